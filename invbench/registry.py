@@ -1,0 +1,70 @@
+"""Every registered invbench task id, in one flat, readable list.
+
+Like ``gymnasium/envs/__init__.py``: each task is one ``register`` call whose ``kwargs`` are the
+single source of the task's settings. Bump ``-vN`` whenever anything that changes results changes
+(generator, acquisition, noise, budget, metric).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import gymnasium as gym
+
+NAMESPACE = "invbench"
+_FWI_ENTRY = "invbench.envs.fwi:FWIEnv"
+
+FWI_FAMILIES = (
+    "FlatVel-A",
+    "FlatVel-B",
+    "CurveVel-A",
+    "CurveVel-B",
+    "FlatFault-A",
+    "FlatFault-B",
+    "CurveFault-A",
+    "CurveFault-B",
+    "Style-A",
+    "Style-B",
+)
+
+# task id -> (entry point, kwargs). The defaults of the entry point fill in everything not listed.
+TASKS: dict[str, tuple[str, dict[str, Any]]] = {
+    **{f"{NAMESPACE}/FWI-{fam}-v0": (_FWI_ENTRY, {"family": fam}) for fam in FWI_FAMILIES},
+    f"{NAMESPACE}/FWI-Tiny-v0": (
+        _FWI_ENTRY,
+        {"family": "CurveVel-A", "acquisition": "tiny", "budget": 100, "n_val": 20, "n_test": 20},
+    ),
+}
+
+
+def register_all() -> None:
+    """Register every invbench task id with Gymnasium (idempotent)."""
+    for task_id, (entry, kwargs) in TASKS.items():
+        if task_id not in gym.registry:
+            gym.register(id=task_id, entry_point=entry, kwargs=dict(kwargs))
+
+
+def task_ids() -> list[str]:
+    """All registered invbench task ids, in registration order."""
+    return list(TASKS)
+
+
+def resolve_task(task_id: str) -> str:
+    """Return the full id for ``task_id`` (the ``invbench/`` prefix may be omitted).
+
+    Raises:
+        ValueError: For an unknown id, listing the closest registered ids.
+    """
+    full = task_id if task_id.startswith(f"{NAMESPACE}/") else f"{NAMESPACE}/{task_id}"
+    if full in TASKS:
+        return full
+    close = difflib.get_close_matches(full, list(TASKS), n=5, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(f"unknown task id {task_id!r}.{hint} Run `invbench tasks` to list all tasks.")
+
+
+def make(task_id: str, **kwargs: Any) -> gym.Env:
+    """``gymnasium.make`` with a clear error naming close matches for an unknown id."""
+    register_all()
+    return gym.make(resolve_task(task_id), **kwargs)
