@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import time
@@ -49,6 +50,7 @@ class RunResult:
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    plotter: str = ""
 
 
 def seed_everything(seed: int) -> None:
@@ -126,6 +128,7 @@ def run_one(
         "observed": inst.observed.detach().cpu().numpy(),
         "predicted": base.final_prediction,
         "mask": inst.mask.detach().cpu().numpy().reshape(-1),
+        **base.figure_arrays(np.asarray(estimate, dtype=np.float32)),
     }
     result = RunResult(
         task=env.spec.id if env.spec else task,
@@ -140,6 +143,7 @@ def run_one(
         setup_time=setup_time,
         device=f"{base.device.type} ({platform.processor() or platform.machine()})",
         history=history,
+        plotter=base.plotter,
     )
     env.close()
     return result, arrays
@@ -148,11 +152,11 @@ def run_one(
 def write_result(result: RunResult, arrays: dict[str, np.ndarray], out: Path, *, figure: bool = True) -> RunResult:
     """Write ``result.json`` (and ``figure.png``) into ``out``; returns the result with paths set."""
     out.mkdir(parents=True, exist_ok=True)
-    if figure:
-        from invbench.plotting import plot_fwi_result
-
+    if figure and result.plotter:
+        module_name, _, func = result.plotter.partition(":")
+        plot = getattr(importlib.import_module(module_name), func)
         fig_path = out / "figure.png"
-        plot_fwi_result(arrays, result, fig_path)
+        plot(arrays, result, fig_path)
         result.files["figure"] = str(fig_path)
     json_path = out / "result.json"
     result.files["result"] = str(json_path)

@@ -80,6 +80,11 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     field_low: float
     field_high: float
     data_shape: tuple[int, ...]
+    field_center: float = 0.0
+    """Affine normalisation of the field for solvers: ``(m - field_center) / field_scale``."""
+    field_scale: float = 1.0
+    plotter: ClassVar[str] = ""
+    """``"module:function"`` that draws a run's figure (see :mod:`invbench.run`)."""
 
     def __init__(
         self,
@@ -257,6 +262,12 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def _score(self, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         raise NotImplementedError
+
+    def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:
+        """Extra arrays for a finished episode's figure (after :meth:`finalize`; not counted)."""
+        if not self._finalized:
+            raise EpisodeStateError("figure_arrays() is only available after finalize()")
+        return {}
 
     # ------------------------------------------------------------------ internals
     def _adjoint_started(self, grad: torch.Tensor) -> None:

@@ -13,7 +13,7 @@ from invbench.cache import cached_array, content_key
 from invbench.envs.base import Instance, InverseProblemEnv
 from invbench.envs.fwi_setup import add_noise, initial_model, receiver_mask
 from invbench.envs.instances import instance_seed
-from invbench.metrics import velocity_metrics
+from invbench.metrics import V_CENTER, V_SCALE, velocity_metrics
 from invbench.physics.acquisition import OPENFWI, Acquisition, acquisition_preset
 
 V_MIN = 1500.0
@@ -71,6 +71,8 @@ class FWIEnv(InverseProblemEnv):
     * v0: initial release.
     """
 
+    plotter = "invbench.plotting:plot_fwi_result"
+
     def __init__(
         self,
         family: str = "FlatVel-A",
@@ -126,6 +128,7 @@ class FWIEnv(InverseProblemEnv):
         )
         self.field_shape = (1, acq.nz, acq.nx)
         self.field_low, self.field_high = V_MIN, V_MAX
+        self.field_center, self.field_scale = V_CENTER, V_SCALE
         self.data_shape = acq.data_shape
         self.action_space = spaces.Box(V_MIN, V_MAX, self.field_shape, np.float32)
         self.observation_space = spaces.Dict(

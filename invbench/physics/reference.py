@@ -47,6 +47,7 @@ NBC = 120
 """Width of OpenFWI's damping sponge, in cells, on every side of the model."""
 
 _C1, _C2, _C3 = -5.0 / 2.0, 4.0 / 3.0, -1.0 / 12.0
+_CPU_CHUNK_CELLS = 1_000_000  # wavefield cells per batch on the CPU (about two OpenFWI models)
 _HALO = 2  # periodic halo cells around the padded grid, for the 5-point-per-axis stencil
 
 
@@ -88,7 +89,11 @@ def reference_forward(
     device: torch.device | str | None = None,
     nbc: int = NBC,
 ) -> torch.Tensor:
-    """Simulate OpenFWI's seismic data for a batch of velocity models (all shots at once).
+    """Simulate OpenFWI's seismic data for a batch of velocity models.
+
+    All shots of several models advance together in one vectorised time loop; on the CPU the batch
+    is cut into passes of about a million wavefield cells (two OpenFWI models), which keeps the
+    fields in cache (measured 0.53 s per model alone against 0.9 s per model four at a time).
 
     Args:
         v: Velocity models, shape ``(B, 1, nz, nx)`` in m/s, matching ``acq``.
@@ -108,12 +113,23 @@ def reference_forward(
     if nbc < 2:
         raise ValueError(f"reference_forward needs a sponge of at least 2 cells, got nbc={nbc}")
     dev = torch.device(device) if device is not None else v.device
-    vp = torch.nn.functional.pad(v.to(dev), (nbc,) * 4, mode="replicate")  # (B, 1, H, W)
+    chunk = v.shape[0]
+    if dev.type == "cpu":  # a few models at a time keep the wavefields in the CPU's cache
+        cells = acq.n_shots * (acq.nz + 2 * nbc) * (acq.nx + 2 * nbc)
+        chunk = max(1, _CPU_CHUNK_CELLS // cells)
+    parts = [_propagate(vc.to(dev), acq, nbc) for vc in v.split(chunk)]
+    return torch.cat(parts).to(v.device)
+
+
+def _propagate(v: torch.Tensor, acq: Acquisition, nbc: int) -> torch.Tensor:
+    """Run the scheme for validated models ``v`` ``(B, 1, nz, nx)``; returns ``(B, S, nt, R)``."""
+    dev = v.device
+    vp = torch.nn.functional.pad(v, (nbc,) * 4, mode="replicate")  # (B, 1, H, W)
     b, s, nt, dt = v.shape[0], acq.n_shots, acq.nt, acq.dt
     h, w = vp.shape[-2:]
 
     alpha = (vp * dt / acq.dx) ** 2
-    kappa = sponge_damping(v.to(dev), acq.dx, nbc) * dt
+    kappa = sponge_damping(v, acq.dx, nbc) * dt
     temp1 = 2.0 + 2.0 * _C1 * alpha - kappa
     neg_temp2 = kappa - 1.0
     alpha_c2 = alpha * _C2
@@ -154,4 +170,4 @@ def reference_forward(
         nxt[:, shot, src_z, src_x] += beta_src * wavelet[it]
         out[:, :, it, :] = nxt[:, :, rec_z, rec_x]
         cur, prev = prev, cur
-    return out.to(v.device)
+    return out
