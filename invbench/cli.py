@@ -58,14 +58,18 @@ def run(
     data_dir: Annotated[Path | None, typer.Option(help="Folder of real OpenFWI .npy files.")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for result.json and figure.png.")] = Path("runs"),
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Task option KEY=VALUE.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Solver parameter KEY=VALUE.")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Solver parameter KEY=VALUE.")
+    ] = None,
 ) -> None:
     """Run one inversion, print its metrics, write a JSON result and a figure."""
     from invbench.run import run_one, write_result
 
     env_kwargs = _parse_kv(option)
     solver_params = _parse_kv(param)
-    console.print(f"[bold]invbench run[/] task={task} solver={solver} split={split} index={index} seed={seed}")
+    console.print(
+        f"[bold]invbench run[/] task={task} solver={solver} split={split} index={index} seed={seed}"
+    )
     with Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
@@ -79,13 +83,26 @@ def run(
 
         def on_iter(p: Any) -> None:
             total = p.info["budget"] // 2
-            bar.update(job, description="iteration", completed=p.iteration, total=total,
-                       misfit=f"{p.misfit:.4g}", solves=p.info["pde_solves"])
+            bar.update(
+                job,
+                description="iteration",
+                completed=p.iteration,
+                total=total,
+                misfit=f"{p.misfit:.4g}",
+                solves=p.info["pde_solves"],
+            )
 
         try:
             result, arrays = run_one(
-                task, solver, index=index, split=split, seed=seed, data_dir=data_dir,
-                env_kwargs=env_kwargs, solver_params=solver_params, callback=on_iter,
+                task,
+                solver,
+                index=index,
+                split=split,
+                seed=seed,
+                data_dir=data_dir,
+                env_kwargs=env_kwargs,
+                solver_params=solver_params,
+                callback=on_iter,
             )
         except ValueError as e:
             console.print(f"[red]error:[/] {e}")
@@ -97,8 +114,11 @@ def run(
     table.add_column("value", justify="right")
     for k, v in result.metrics.items():
         table.add_row(k, f"{v:.5g}")
-    table.add_row("PDE solves (fwd + adj)", f"{result.counters['pde_solves']} "
-                  f"({result.counters['forward_solves']} + {result.counters['adjoint_solves']})")
+    table.add_row(
+        "PDE solves (fwd + adj)",
+        f"{result.counters['pde_solves']} "
+        f"({result.counters['forward_solves']} + {result.counters['adjoint_solves']})",
+    )
     table.add_row("wall time (s)", f"{result.wall_time:.1f}")
     console.print(table)
     console.print(f"wrote {result.files['result']} and {result.files['figure']}")

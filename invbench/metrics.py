@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 V_CENTER = 3000.0
 V_SCALE = 1500.0

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 
-def plot_fwi_result(arrays: dict[str, np.ndarray], result: Any, path: Path, *, shot: int | None = None) -> None:
+def plot_fwi_result(
+    arrays: dict[str, np.ndarray], result: Any, path: Path, *, shot: int | None = None
+) -> None:
     """Save a figure: true, initial, estimate, error maps and observed vs predicted shot gather.
 
     Args:

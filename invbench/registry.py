@@ -14,6 +14,7 @@ import gymnasium as gym
 
 NAMESPACE = "invbench"
 _FWI_ENTRY = "invbench.envs.fwi:FWIEnv"
+_DARCY_ENTRY = "invbench.envs.darcy:DarcyEnv"
 
 FWI_FAMILIES = (
     "FlatVel-A",
@@ -34,6 +35,12 @@ TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     f"{NAMESPACE}/FWI-Tiny-v0": (
         _FWI_ENTRY,
         {"family": "CurveVel-A", "acquisition": "tiny", "budget": 100, "n_val": 20, "n_test": 20},
+    ),
+    f"{NAMESPACE}/Darcy-GRF-v0": (_DARCY_ENTRY, {"family": "GRF"}),
+    f"{NAMESPACE}/Darcy-Bimaterial-v0": (_DARCY_ENTRY, {"family": "Bimaterial"}),
+    f"{NAMESPACE}/Darcy-Tiny-v0": (
+        _DARCY_ENTRY,
+        {"family": "GRF", "n": 16, "sensors": 16, "budget": 100, "n_val": 20, "n_test": 20},
     ),
 }
 

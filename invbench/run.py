@@ -56,7 +56,7 @@ class RunResult:
 def seed_everything(seed: int) -> None:
     """Seed torch (CPU and CUDA) and numpy's legacy global generator."""
     torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)  # noqa: NPY002 - third-party code may still use the global state
+    np.random.seed(seed % 2**32)
 
 
 def run_one(
@@ -109,8 +109,12 @@ def run_one(
 
     def record(p: Progress) -> None:
         history.append(
-            {"iteration": p.iteration, "misfit": p.misfit, "pde_solves": p.info["pde_solves"],
-             "wall_time": time.perf_counter() - t1}
+            {
+                "iteration": p.iteration,
+                "misfit": p.misfit,
+                "pde_solves": p.info["pde_solves"],
+                "wall_time": time.perf_counter() - t1,
+            }
         )
         if callback is not None:
             callback(p)
@@ -149,7 +153,9 @@ def run_one(
     return result, arrays
 
 
-def write_result(result: RunResult, arrays: dict[str, np.ndarray], out: Path, *, figure: bool = True) -> RunResult:
+def write_result(
+    result: RunResult, arrays: dict[str, np.ndarray], out: Path, *, figure: bool = True
+) -> RunResult:
     """Write ``result.json`` (and ``figure.png``) into ``out``; returns the result with paths set."""
     out.mkdir(parents=True, exist_ok=True)
     if figure and result.plotter:

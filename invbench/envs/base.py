@@ -219,7 +219,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             pred = pred.unsqueeze(0)
         pred = self._transform_data(pred)
         inst = self.instance
-        return torch.stack([relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred])
+        return torch.stack(
+            [relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred]
+        )
 
     def evaluate(self, model: np.ndarray, *, gradient: bool = True) -> tuple[float, np.ndarray | None]:
         """Misfit (and its gradient w.r.t. the field, physical units) of one field; counted.
@@ -313,7 +315,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._check_active()
         return np.ascontiguousarray(arr)
 
-    def _observation(self, model: np.ndarray, *, misfit: float, gradient: np.ndarray | None) -> dict[str, np.ndarray]:
+    def _observation(
+        self, model: np.ndarray, *, misfit: float, gradient: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
         grad = np.zeros(self.field_shape, np.float32) if gradient is None else gradient
         obs = {
             **{k: v.copy() for k, v in self._static_obs.items()},
@@ -329,7 +333,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         info: dict[str, Any] = dict(self.counter.as_dict())
         info.update(split=inst.split, index=inst.index)
         if self.report_time:
-            info.update(wall_time=time.perf_counter() - self._t_episode, physics_time=self.counter.physics_time)
+            info.update(
+                wall_time=time.perf_counter() - self._t_episode, physics_time=self.counter.physics_time
+            )
         return info
 
 

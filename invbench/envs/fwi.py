@@ -207,7 +207,9 @@ class FWIEnv(InverseProblemEnv):
         truth = self.true_model(split, index)
         clean = self.clean_data(truth, split, index)
         o = self.options
-        noise_rng = np.random.default_rng(instance_seed(self.map_key, split, index, purpose=f"noise:{o['noise']}"))
+        noise_rng = np.random.default_rng(
+            instance_seed(self.map_key, split, index, purpose=f"noise:{o['noise']}")
+        )
         data = add_noise(clean, o["noise"], o["noise_type"], noise_rng)
         mask_rng = np.random.default_rng(instance_seed(self.map_key, split, index, purpose="missing"))
         mask = receiver_mask(self.acquisition.n_receivers, o["missing_traces"], mask_rng)

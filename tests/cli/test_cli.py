@@ -16,7 +16,17 @@ def test_tasks_lists_registered_ids():
 def test_run_writes_result_and_figure(tmp_path):
     res = runner.invoke(
         app,
-        ["run", "--task", "FWI-Tiny-v0", "--solver", "adam", "--param", "iterations=3", "--out", str(tmp_path)],
+        [
+            "run",
+            "--task",
+            "FWI-Tiny-v0",
+            "--solver",
+            "adam",
+            "--param",
+            "iterations=3",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert res.exit_code == 0, res.output
     results = list(tmp_path.glob("*/result.json"))

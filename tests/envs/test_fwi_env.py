@@ -54,7 +54,7 @@ def test_observation_in_space_and_truth_hidden(env):
         assert not (v.shape == truth.shape and np.array_equal(v, truth))
     for v in info.values():
         assert not isinstance(v, np.ndarray)
-    obs, *_ , info = env.step(obs["initial_model"])
+    obs, *_, info = env.step(obs["initial_model"])
     for v in obs.values():
         assert not (v.shape == truth.shape and np.array_equal(v, truth))
 
@@ -97,7 +97,9 @@ def test_gradient_paths_agree(env):
     j = base.data_misfit(m)[0]
     j.backward()
     np.testing.assert_allclose(float(j.detach()), obs1["misfit"][0], rtol=1e-5)
-    np.testing.assert_allclose(m.grad.numpy(), obs1["gradient"], rtol=1e-4, atol=1e-6 * np.abs(obs1["gradient"]).max())
+    np.testing.assert_allclose(
+        m.grad.numpy(), obs1["gradient"], rtol=1e-4, atol=1e-6 * np.abs(obs1["gradient"]).max()
+    )
     assert base.counter.forward == 2 and base.counter.adjoint == 2
 
 
