@@ -1,4 +1,4 @@
-"""The ``invbench`` command line: list tasks, run one inversion."""
+"""The ``invbench`` command line: list tasks, run one inversion, run benchmarks, build the leaderboard."""
 
 from __future__ import annotations
 
@@ -122,6 +122,167 @@ def run(
     table.add_row("wall time (s)", f"{result.wall_time:.1f}")
     console.print(table)
     console.print(f"wrote {result.files['result']} and {result.files['figure']}")
+
+
+def _split_list(items: list[str] | None) -> list[str] | None:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``; ``None`` for nothing."""
+    out = [x.strip() for item in items or [] for x in item.split(",") if x.strip()]
+    return out or None
+
+
+def _solver_param_overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``SOLVER.KEY=VALUE`` (one solver) or ``KEY=VALUE`` (every solver declaring KEY)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in _parse_kv(items).items():
+        solver, _, name = key.rpartition(".")
+        out.setdefault(solver or "*", {})[name] = value
+    return out
+
+
+@app.command()
+def bench(
+    suite: Annotated[
+        str, typer.Option(help="Suite: smoke or standard (see invbench/harness/suites.py).")
+    ] = "smoke",
+    tasks_: Annotated[
+        list[str] | None,
+        typer.Option("--tasks", help="Task ids replacing the suite's (repeat or comma-separate)."),
+    ] = None,
+    solvers: Annotated[
+        list[str] | None,
+        typer.Option(help="Solver names or module:Class replacing the suite's (repeat or comma-separate)."),
+    ] = None,
+    instances: Annotated[int | None, typer.Option(help="Instances per task (default: the suite's).")] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Repetitions (seeds) per cell (default: the suite's).")
+    ] = None,
+    base_seed: Annotated[int, typer.Option(help="Base seed every cell seed is derived from.")] = 0,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="Solver parameter [SOLVER.]KEY=VALUE (without SOLVER: all that have KEY)."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: results/SUITE).")] = None,
+    executor: Annotated[str, typer.Option(help="local (this process) or dask.")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a running dask scheduler (default: start a LocalCluster).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of the dask LocalCluster.")] = 2,
+    device: Annotated[
+        str, typer.Option(help="auto, cpu or cuda (cuda cells need a GPU resource on dask).")
+    ] = "auto",
+    timeout: Annotated[float | None, typer.Option(help="Seconds per cell (default: the suite's).")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip cells already finished in --out.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="With --resume, run failed and timed-out cells again.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="List the planned cells and exit.")] = False,
+) -> None:
+    """Run a benchmark suite: tasks x instances x solvers x seeds, into a parquet results folder."""
+    import time
+
+    import torch
+
+    from invbench.harness.cells import plan_cells
+    from invbench.harness.display import summary_table
+    from invbench.harness.runner import ResultsExistError, run_benchmark
+    from invbench.harness.suites import get_suite
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        spec = get_suite(suite)
+        cells = plan_cells(
+            spec,
+            tasks=_split_list(tasks_),
+            solvers=_split_list(solvers),
+            instances=instances,
+            repetitions=seeds,
+            base_seed=base_seed,
+            user_params=_solver_param_overrides(param),
+            device=device,
+            timeout=timeout,
+        )
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(code=2) from e
+    out = out or Path("results") / suite
+    console.print(
+        f"[bold]invbench bench[/] suite={suite} cells={len(cells)} executor={executor} "
+        f"device={device} out={out}"
+    )
+    if dry_run:
+        for cell in cells:
+            console.print(f"  {cell.cell_id}  {cell.label}  params={cell.params_json}  seed={cell.seed}")
+        return
+    t0 = time.perf_counter()
+    try:
+        results = run_benchmark(
+            cells,
+            out,
+            executor=executor,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            retry_failed=retry_failed,
+            console=console,
+            options={"suite": suite, "device": device, "base_seed": base_seed},
+        )
+    except (ResultsExistError, ValueError) as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(code=2) from e
+    planned = {c.cell_id for c in cells}
+    console.print(summary_table(results[results["cell_id"].isin(planned)], title=f"{suite}: summary"))
+    console.print(
+        f"{len(planned)} cells in {time.perf_counter() - t0:.1f} s; results in {out}/results.parquet"
+    )
+
+
+leaderboard_app = typer.Typer(add_completion=False, help="Build and update the leaderboard.")
+app.add_typer(leaderboard_app, name="leaderboard")
+
+
+@leaderboard_app.command("build")
+def leaderboard_build(
+    results: Annotated[
+        Path, typer.Option(help="Folder with results.parquet (a leaderboard or an `invbench bench` output).")
+    ] = Path("leaderboard"),
+    out: Annotated[Path, typer.Option(help="Where README.md and index.html go.")] = Path("leaderboard"),
+) -> None:
+    """Write README.md (tables) and index.html (sortable tables, plots, reconstructions)."""
+    from invbench.leaderboard.build import build
+
+    try:
+        paths = build(results, out)
+    except FileNotFoundError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(code=2) from e
+    console.print(f"wrote {paths['readme']} and {paths['html']}")
+
+
+@leaderboard_app.command("submit")
+def leaderboard_submit(
+    file: Annotated[
+        Path, typer.Argument(help="A results.parquet (its curves.parquet and examples/ come along).")
+    ],
+    leaderboard: Annotated[Path, typer.Option(help="The leaderboard folder.")] = Path("leaderboard"),
+) -> None:
+    """Validate a results file and merge it into the leaderboard (latest row per key wins)."""
+    from invbench.leaderboard.submit import submit
+    from invbench.leaderboard.validate import SubmissionError
+
+    try:
+        report = submit(file, leaderboard)
+    except SubmissionError as e:
+        console.print(f"[red]rejected:[/] {e}", highlight=False)
+        console.print("the leaderboard was not changed")
+        raise typer.Exit(code=1) from e
+    console.print(
+        f"merged {file} into {leaderboard}/results.parquet: {report.added} added, "
+        f"{report.replaced} replaced, {report.kept} older than the leaderboard's (ignored); "
+        f"{report.total} rows in total"
+    )
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 LD-DIM (Lin & He 2025) reports both the error of the recovered parameter and of the PDE solution it
 implies; we do the same. Field metrics are in log-k units (natural log of the conductivity). SSIM and
-PSNR use the field mapped to [0, 1] by the task's fixed log-k bounds, ``(log k - low) / (high - low)``,
-so they are comparable across instances and solvers (the OpenFWI convention applied to log k).
+PSNR use both fields mapped by the *true* field's range, ``(log k - min(true)) / ptp(true)``, with data
+range 1 -- the usual convention for SSIM against a reference image. Scaling by the task's wide fixed
+action bounds instead (+-8) made SSIM's stabilising constants dominate, so that a constant field
+scored higher than a good reconstruction.
 """
 
 from __future__ import annotations
@@ -37,22 +39,25 @@ def log_k_metrics(estimate: np.ndarray, truth: np.ndarray, *, low: float, high: 
     Args:
         estimate: Estimated log k, shape ``(n, n)`` or ``(1, n, n)``.
         truth: True log k, same shape.
-        low: Lower log-k bound of the task (maps to 0 for SSIM/PSNR).
-        high: Upper log-k bound of the task (maps to 1).
+        low: Lower log-k bound of the task (kept for the API; used only if the truth is constant).
+        high: Upper log-k bound of the task.
 
     Returns:
         ``rel_l2`` (relative L2 error of log k), ``mae`` and ``rmse`` (log-k units), ``ssim`` and
-        ``psnr`` (dB) of the fields scaled to [0, 1] by the bounds.
+        ``psnr`` (dB) of the fields scaled by the true field's range.
     """
     x, y = _pair(estimate, truth, "log_k_metrics")
     err = x - y
     mse = float(np.mean(err**2))
-    span = high - low
+    lo = float(y.min())
+    span = float(y.max()) - lo
+    if span <= 0:
+        lo, span = low, high - low
     mse01 = mse / span**2
     return {
         "rel_l2": relative_l2(x, y),
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(np.sqrt(mse)),
-        "ssim": ssim((x - low) / span, (y - low) / span, data_range=1.0),
+        "ssim": ssim((x - lo) / span, (y - lo) / span, data_range=1.0),
         "psnr": float(10.0 * np.log10(1.0 / mse01)) if mse01 > 0 else float("inf"),
     }

@@ -72,6 +72,7 @@ class FWIEnv(InverseProblemEnv):
     """
 
     plotter = "invbench.plotting:plot_fwi_result"
+    task_family = "fwi"
 
     def __init__(
         self,

@@ -1,0 +1,169 @@
+"""Regularised gradient inversion: data misfit + λ · smoothness (Tikhonov) or total variation.
+
+Both solvers run Adam on the field in normalised units ``mu = (m - field_center) / field_scale``
+(for FWI OpenFWI's ``(v - 3000) / 1500``), with cosine annealing of the learning rate and the iterate
+clamped to the task's range after every update, exactly as the plain ``adam`` baseline; the
+gradient of the data misfit comes from ``env.step`` (one forward + one adjoint solve per
+iteration), the gradient of the regulariser is computed here (no PDE solve).
+
+Regularisers (on ``mu``, with forward differences ``Dx mu`` along x and ``Dz mu`` along depth, each
+averaged over its own grid, as RED-DiffEq's ``tikhonov_loss`` and ``total_variation_loss``):
+
+* ``tikhonov``: ``R(mu) = mean((Dx mu)^2) + mean((Dz mu)^2)`` (first-order smoothness);
+* ``tv``: smoothed anisotropic total variation ``R(mu) = mean(sqrt((Dx mu)^2 + eps^2)) +
+  mean(sqrt((Dz mu)^2 + eps^2))``. With ``eps -> 0`` this is RED-DiffEq's ``mean|Dx mu| +
+  mean|Dz mu|``; ``eps`` (default 1e-4 normalised units, i.e. 0.15 m/s for FWI) only makes the
+  gradient well defined where neighbours are equal. Not proximal: Adam follows the gradient of the
+  sum.
+
+How λ is balanced against the data misfit (``reg_scale``):
+
+RED-DiffEq minimises ``L(mu) + λ R(mu)`` with the *mean* data loss over the observed entries,
+``L = (1/N) Σ_obs |d(mu) - d_obs|^p`` (p = 1, ``nn.L1Loss``; p = 2 is the same convention for an
+MSE loss). The environment reports the *relative* misfit ``J = Σ_obs |r|^p / Σ_obs |d_obs|^p``, so
+``L = D · J`` with the per-instance constant ``D = (1/N) Σ_obs |d_obs|^p`` (the mean of the observed
+data to the power p, over the N observed entries; missing traces excluded, after the task's
+low-cut filter, ``p`` from the task's ``misfit``). Hence
+
+``L + λ R = D · (J + (λ / D) R)``,
+
+and with ``reg_scale="mean"`` (FWI default) this module minimises ``J + (λ / D) R``: the same
+minimiser and, because Adam is invariant to a constant factor of the objective (up to its
+``eps``), the same iterates as RED-DiffEq's objective with λ = 0.01. With ``reg_scale="relative"``
+(Darcy default) λ multiplies ``R`` against ``J`` directly (``D`` = 1): head data have no published
+mean-loss convention, and the relative form keeps λ independent of the data's units.
+
+Defaults (one place per solver, below) and their sources:
+
+* FWI: lr 0.03, 300 iterations with cosine annealing to 0, λ = 0.01, mean-loss balance, the
+  environment's initial model (σ = 10 smoothed) and misfit: RED-DiffEq's released baselines
+  (github.com/lu-group/red-diffeq, commit b4d1712: ``configs/marmousi/{tikhonov,tv}.yaml``,
+  ``configs/overthrust/{tikhonov,tv}.yaml`` set ``lr: 0.03, ts: 300, reg_lambda: 0.01``;
+  ``red_diffeq/core/inversion.py`` (Adam, ``CosineAnnealingLR(T_max=ts, eta_min=0)``, clamp to
+  [-1, 1]); ``red_diffeq/regularization/benchmark.py`` (the two regularisers);
+  ``red_diffeq/core/losses.py`` (mean L1 data loss, ``obs + reg_lambda * reg``)).
+* Darcy: lr and iterations as FWI; λ tuned on the ``val`` split of ``Darcy-GRF-v0`` (see
+  ``docs/baselines.md``), relative balance.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from invbench.solver import Progress, ProgressCallback, Solver
+
+REG_SCALES = ("mean", "relative")
+
+_COMMON_DEFAULTS: dict[str, Any] = {"lr": 0.03, "iterations": 300, "lam": 0.01, "reg_scale": "mean"}
+"""RED-DiffEq's released TV/Tikhonov baseline settings (see the module docstring)."""
+_DARCY_TIKHONOV: dict[str, Any] = {"lam": 1e-3, "reg_scale": "relative"}
+"""Tuned on Darcy-GRF-v0 val (docs/baselines.md)."""
+_DARCY_TV: dict[str, Any] = {"lam": 1e-3, "reg_scale": "relative"}
+"""Tuned on Darcy-GRF-v0 val (docs/baselines.md)."""
+
+
+def _differences(mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward differences along the last axis (x) and the one before (depth)."""
+    return mu[..., :, 1:] - mu[..., :, :-1], mu[..., 1:, :] - mu[..., :-1, :]
+
+
+def tikhonov_penalty(mu: torch.Tensor) -> torch.Tensor:
+    """First-order smoothness ``mean((Dx mu)^2) + mean((Dz mu)^2)`` of a field ``(..., nz, nx)``."""
+    dx, dz = _differences(mu)
+    return (dx**2).mean() + (dz**2).mean()
+
+
+def tv_penalty(mu: torch.Tensor, eps: float) -> torch.Tensor:
+    """Smoothed anisotropic TV ``mean(sqrt(Dx² + eps²)) + mean(sqrt(Dz² + eps²))`` of ``(..., nz, nx)``."""
+    dx, dz = _differences(mu)
+    return torch.sqrt(dx**2 + eps**2).mean() + torch.sqrt(dz**2 + eps**2).mean()
+
+
+def mean_data_power(observed: torch.Tensor, mask: torch.Tensor, kind: str) -> float:
+    """``D = (1/N) Σ_obs |d_obs|^p`` over the N observed entries (p = 1 for ``l1``, 2 for ``l2``)."""
+    w = torch.broadcast_to(mask, observed.shape).to(torch.float64)
+    d = observed.to(torch.float64).abs()
+    power = d if kind == "l1" else d**2
+    return float((w * power).sum() / w.sum().clamp_min(1.0))
+
+
+class _RegularizedAdam(Solver):
+    """Adam on ``J(m) + λ_eff R(mu)``; subclasses define :meth:`penalty`."""
+
+    defaults: ClassVar[dict[str, Any]] = dict(_COMMON_DEFAULTS)
+
+    def penalty(self, mu: torch.Tensor) -> torch.Tensor:
+        """The regulariser ``R(mu)`` of the normalised field."""
+        raise NotImplementedError
+
+    def effective_lambda(self, env: gym.Env) -> float:
+        """λ against the environment's relative misfit: ``λ / D`` (``mean``) or ``λ`` (``relative``)."""
+        base = env.unwrapped
+        lam, scale = float(self.params["lam"]), self.params["reg_scale"]
+        if scale not in REG_SCALES:
+            raise ValueError(f"{self.name}: reg_scale must be one of {REG_SCALES}, got {scale!r}")
+        if scale == "relative":
+            return lam
+        inst = base.instance
+        return lam / max(mean_data_power(inst.observed, inst.mask, base.misfit_kind), 1e-30)
+
+    def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
+        """Run Adam until the iteration count or the PDE-solve budget is reached."""
+        self.resolve_params(env)
+        base = env.unwrapped
+        c, s = float(base.field_center), float(base.field_scale)
+        lo, hi = (base.field_low - c) / s, (base.field_high - c) / s
+        lam = self.effective_lambda(env)
+        mu = torch.tensor((base.instance.initial - c) / s, dtype=torch.float64, requires_grad=True)
+        iterations = int(self.params["iterations"])
+        opt = torch.optim.Adam([mu], lr=float(self.params["lr"]))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(iterations, 1))
+        for it in range(1, iterations + 1):
+            if base.counter.remaining < 2:
+                break
+            action = (mu.detach().numpy() * s + c).astype(np.float32)
+            obs, _, _, truncated, info = env.step(action)
+            opt.zero_grad()
+            reg = lam * self.penalty(mu)
+            reg.backward()
+            assert mu.grad is not None
+            mu.grad += torch.from_numpy(obs["gradient"].astype(np.float64) * s)
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                mu.clamp_(lo, hi)
+            if callback is not None:
+                info = {**info, "regularizer": float(reg.detach())}
+                callback(Progress(iteration=it, misfit=float(obs["misfit"][0]), info=info))
+            if truncated:
+                break
+        estimate = (mu.detach().numpy() * s + c).astype(np.float32)
+        return np.clip(estimate, base.field_low, base.field_high)
+
+
+class Tikhonov(_RegularizedAdam):
+    """Data misfit + λ · first-order smoothness ``mean(|∇mu|²)``, minimised with Adam."""
+
+    name: ClassVar[str] = "tikhonov"
+    defaults: ClassVar[dict[str, Any]] = dict(_COMMON_DEFAULTS)
+    family_defaults: ClassVar[dict[str, dict[str, Any]]] = {"darcy": _DARCY_TIKHONOV}
+
+    def penalty(self, mu: torch.Tensor) -> torch.Tensor:
+        """``mean((Dx mu)^2) + mean((Dz mu)^2)``."""
+        return tikhonov_penalty(mu)
+
+
+class TotalVariation(_RegularizedAdam):
+    """Data misfit + λ · smoothed anisotropic total variation, minimised with Adam."""
+
+    name: ClassVar[str] = "tv"
+    defaults: ClassVar[dict[str, Any]] = {**_COMMON_DEFAULTS, "eps": 1e-4}
+    family_defaults: ClassVar[dict[str, dict[str, Any]]] = {"darcy": _DARCY_TV}
+
+    def penalty(self, mu: torch.Tensor) -> torch.Tensor:
+        """``mean(sqrt((Dx mu)^2 + eps^2)) + mean(sqrt((Dz mu)^2 + eps^2))``."""
+        return tv_penalty(mu, float(self.params["eps"]))

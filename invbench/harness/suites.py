@@ -1,0 +1,109 @@
+"""Benchmark suites: which tasks, instances, solvers and budgets ``invbench bench`` runs.
+
+This is the one place where suites are declared; read it to know exactly what a suite runs.
+
+* ``smoke``: the Tiny tasks against every built-in solver (``invbench.solver.BUILTIN_SOLVERS``,
+  read when the suite runs, so new baselines join automatically). Two test instances per task,
+  solvers capped at :data:`SMOKE_MAX_ITERATIONS` iterations (the cap is a solver parameter, so it
+  is recorded with the results) and a 60 s cell timeout, so the whole suite finishes in a few
+  minutes on a 2-core CPU. It checks that everything runs; its numbers are not a ranking.
+* ``standard``: every FWI family with 10 test instances and both Darcy tasks with 20, every
+  built-in solver at its default parameters and the task's full PDE-solve budget. Meant for a GPU
+  or a cluster (``--executor dask``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from invbench.registry import FWI_FAMILIES, NAMESPACE
+
+
+@dataclass(frozen=True)
+class TaskSet:
+    """Instances of one task in a suite.
+
+    Attributes:
+        task: Full task id.
+        instances: Number of instances, indices ``0 .. instances - 1`` of the split.
+        split: Instance split (benchmarks score the ``test`` split).
+    """
+
+    task: str
+    instances: int
+    split: str = "test"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named benchmark: tasks x instances x solvers x repetitions.
+
+    Attributes:
+        name: Suite name (``invbench bench --suite NAME``).
+        description: One line shown by the CLI.
+        tasks: The tasks and how many instances of each.
+        solvers: Solver specs; ``None`` means every built-in solver at run time.
+        repetitions: Seeds per (task, instance, solver) cell.
+        max_iterations: Cap applied to the iteration-count parameters (:data:`ITERATION_PARAMS`)
+            a solver resolves for each task (defaults, then family defaults), unless set
+            explicitly; ``None`` leaves solvers at their defaults.
+        solver_params: Extra parameters per solver name (``{"adam": {"lr": 0.05}}``).
+        timeout: Seconds allowed for one cell's ``solve`` (see ``docs/harness.md``).
+        diverge_factor: A run whose data misfit exceeds this multiple of its first misfit is
+            stopped and recorded as ``diverged``.
+        examples: Instances per task (indices ``0 .. examples - 1``, first repetition) whose truth
+            and reconstructions are stored for the leaderboard's figures.
+    """
+
+    name: str
+    description: str
+    tasks: tuple[TaskSet, ...]
+    solvers: tuple[str, ...] | None = None
+    repetitions: int = 1
+    max_iterations: int | None = None
+    solver_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    timeout: float = 3 * 3600.0
+    diverge_factor: float = 10.0
+    examples: int = 1
+
+
+ITERATION_PARAMS = ("iterations", "max_iter", "max_iterations", "n_iter", "steps", "num_steps", "epochs")
+"""Solver parameters that count iterations; a suite's ``max_iterations`` caps each one declared."""
+
+SMOKE_MAX_ITERATIONS = 20
+
+SUITES: dict[str, Suite] = {
+    "smoke": Suite(
+        name="smoke",
+        description="Tiny tasks x every built-in solver, few iterations: checks that everything runs.",
+        tasks=(
+            TaskSet(f"{NAMESPACE}/FWI-Tiny-v0", instances=2),
+            TaskSet(f"{NAMESPACE}/Darcy-Tiny-v0", instances=2),
+        ),
+        max_iterations=SMOKE_MAX_ITERATIONS,
+        timeout=60.0,
+    ),
+    "standard": Suite(
+        name="standard",
+        description="All FWI families (10 instances) and both Darcy tasks (20), default budgets.",
+        tasks=(
+            *(TaskSet(f"{NAMESPACE}/FWI-{family}-v0", instances=10) for family in FWI_FAMILIES),
+            TaskSet(f"{NAMESPACE}/Darcy-GRF-v0", instances=20),
+            TaskSet(f"{NAMESPACE}/Darcy-Bimaterial-v0", instances=20),
+        ),
+        examples=2,
+    ),
+}
+
+
+def get_suite(name: str) -> Suite:
+    """The suite called ``name``.
+
+    Raises:
+        ValueError: For an unknown name, listing the known suites.
+    """
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}; known suites: {', '.join(SUITES)}")
+    return SUITES[name]

@@ -1,0 +1,137 @@
+"""Per-task summaries of a results table: mean ± std over instances, ranks, curves.
+
+Rows whose status is ``done`` or ``diverged`` are scored (a diverged run's final estimate is still
+a result); repetitions of one instance are averaged first, so the spread is over instances.
+Solvers are ranked per task by :func:`rank_metric` (lower is better except for :data:`HIGHER_IS_BETTER`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from invbench.harness.execute import METRIC_PREFIX
+
+HIGHER_IS_BETTER = frozenset({"ssim", "psnr"})
+RANK_METRICS = {"FWI": "mae", "Darcy": "rel_l2"}
+"""Ranking metric per task kind (task name prefix): OpenFWI's MAE for FWI, relative L2 for Darcy."""
+SCORED = ("done", "diverged")
+GROUP = ["task", "solver", "params_hash"]
+
+
+def metric_names(results: pd.DataFrame) -> list[str]:
+    """Metric names (without the ``metric_`` prefix) that have at least one value."""
+    cols = [c for c in results.columns if c.startswith(METRIC_PREFIX) and results[c].notna().any()]
+    names = [c.removeprefix(METRIC_PREFIX) for c in cols]
+    first = [m for m in ("mae", "rmse", "ssim", "rel_l2", "psnr") if m in names]
+    return (
+        first
+        + sorted(set(names) - set(first) - {"data_misfit"})
+        + (["data_misfit"] * ("data_misfit" in names))
+    )
+
+
+def rank_metric(task: str, metrics: list[str]) -> str:
+    """The metric that ranks solvers on ``task``."""
+    name = task.split("/", 1)[-1]
+    for prefix, metric in RANK_METRICS.items():
+        if name.startswith(prefix) and metric in metrics:
+            return metric
+    return metrics[0] if metrics else ""
+
+
+def _stats(values: pd.Series) -> tuple[float, float]:
+    v = values.dropna().astype(float)
+    if v.empty:
+        return math.nan, math.nan
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else math.nan
+
+
+def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Summary of one task's rows: one line per (solver, parameters), ranked.
+
+    Returns:
+        The summary (columns ``rank``, ``solver``, ``params_hash``, ``params``, ``cells``,
+        ``scored``, ``instances``, ``status``, ``<metric>_mean``/``_std``, ``pde_solves_*``,
+        ``wall_time_*``, ``reason``) and the task's facts (``metrics``, ``rank_metric``,
+        ``budget``, ``devices``, ``instances``).
+    """
+    task = str(rows["task"].iloc[0])
+    metrics = metric_names(rows[rows["status"].isin(SCORED)])
+    key = rank_metric(task, metrics)
+    lines = []
+    for (solver, phash), grp in rows.groupby(["solver", "params_hash"], sort=True):
+        scored = grp[grp["status"].isin(SCORED)]
+        ran = grp[grp["status"] != "skipped"]
+        # Average repetitions per instance, then mean/std over instances.
+        per_inst = scored.groupby("instance")[[f"{METRIC_PREFIX}{m}" for m in metrics]].mean()
+        cost = ran.groupby("instance")[["pde_solves", "wall_time"]].mean()
+        line: dict[str, Any] = {
+            "solver": solver,
+            "params_hash": phash,
+            "params": str(grp["params"].iloc[-1]),
+            "cells": len(grp),
+            "scored": len(scored),
+            "instances": int(scored["instance"].nunique()),
+            "status": ", ".join(f"{s} {n}" for s, n in grp["status"].value_counts().sort_index().items()),
+            "reason": "; ".join(sorted(set(grp.loc[grp["status"] != "done", "reason"].astype(str)) - {""})),
+        }
+        for m in metrics:
+            line[f"{m}_mean"], line[f"{m}_std"] = _stats(per_inst[f"{METRIC_PREFIX}{m}"])
+        for c in ("pde_solves", "wall_time"):
+            line[f"{c}_mean"], line[f"{c}_std"] = _stats(cost[c])
+        lines.append(line)
+    summary = pd.DataFrame(lines)
+    if key:
+        values = summary[f"{key}_mean"] * (-1 if key in HIGHER_IS_BETTER else 1)
+        summary["rank"] = values.rank(method="min", na_option="keep")
+        summary = summary.sort_values(
+            ["rank", "solver"], na_position="last", kind="stable", ignore_index=True
+        )
+    else:
+        summary["rank"] = np.nan
+    budgets = sorted({int(b) for b in rows.loc[rows["status"] != "skipped", "budget"] if b > 0})
+    facts = {
+        "task": task,
+        "metrics": metrics,
+        "rank_metric": key,
+        "higher_is_better": sorted(HIGHER_IS_BETTER & set(metrics)),
+        "budget": budgets,
+        "devices": sorted({str(d) for d in rows["device"] if str(d)}),
+        "instances": int(rows["instance"].nunique()),
+    }
+    return summary, facts
+
+
+def mean_curves(curves: pd.DataFrame, task: str, points: int = 60) -> dict[str, list[list[float]]]:
+    """Geometric-mean data misfit against PDE solves, per solver, over a task's instances.
+
+    Each run's curve is held constant between its iterates (step interpolation) and evaluated
+    on a common grid of PDE-solve counts, up to the shortest run's last count.
+
+    Returns:
+        ``{"solver (params_hash)": [[pde_solves, misfit], ...]}``.
+    """
+    out: dict[str, list[list[float]]] = {}
+    if curves.empty:
+        return out
+    cur = curves[(curves["task"] == task) & (curves["misfit"] > 0) & np.isfinite(curves["misfit"])]
+    for (solver, phash), grp in cur.groupby(["solver", "params_hash"], sort=True):
+        runs = [g.sort_values("pde_solves") for _, g in grp.groupby("cell_id")]
+        runs = [r for r in runs if len(r)]
+        if not runs:
+            continue
+        lo = max(float(r["pde_solves"].iloc[0]) for r in runs)
+        hi = min(float(r["pde_solves"].iloc[-1]) for r in runs)
+        grid = np.unique(np.linspace(lo, hi, points).round()) if hi > lo else np.array([lo])
+        logs = []
+        for r in runs:
+            x = r["pde_solves"].to_numpy(float)
+            idx = np.searchsorted(x, grid, side="right") - 1
+            logs.append(np.log(r["misfit"].to_numpy(float)[np.clip(idx, 0, len(x) - 1)]))
+        mean = np.exp(np.mean(logs, axis=0))
+        out[f"{solver} ({phash})"] = [[float(a), float(b)] for a, b in zip(grid, mean, strict=True)]
+    return out

@@ -1,0 +1,136 @@
+"""``invbench leaderboard build``: ``README.md`` and a self-contained ``index.html`` from results.
+
+The input is a folder with ``results.parquet`` (and optionally ``curves.parquet`` and
+``examples/``): the published ``leaderboard/`` folder, or any ``invbench bench`` output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from invbench.harness.execute import METRIC_PREFIX
+from invbench.harness.store import ResultStore, atomic_write, load_example
+from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
+from invbench.leaderboard.figures import reconstructions_png
+from invbench.leaderboard.markdown import readme, task_markdown
+from invbench.registry import TASKS
+
+DATA_MARK = "__INVBENCH_LEADERBOARD_DATA__"
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe values: NaN/inf -> null, numpy scalars -> Python."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _task_order(tasks: list[str]) -> list[str]:
+    registered = [t for t in TASKS if t in tasks]
+    return registered + sorted(set(tasks) - set(registered))
+
+
+def _example(rows: pd.DataFrame, summary: pd.DataFrame, examples: Path, key: str) -> dict[str, Any] | None:
+    """Truth, initial model and each solver's estimate on the first instance with stored examples."""
+    have = rows[rows["cell_id"].map(lambda c: (examples / f"{c}.npz").is_file())]
+    have = have[have["status"].isin(SCORED)]
+    if have.empty:
+        return None
+    instance = int(have["instance"].min())
+    at = have[have["instance"] == instance].sort_values("repetition" if "repetition" in have else "seed")
+    panels, truth = [], None
+    for _, entry in summary.iterrows():
+        cell = at[(at["solver"] == entry["solver"]) & (at["params_hash"] == entry["params_hash"])]
+        if cell.empty:
+            continue
+        arrays = load_example(examples / f"{cell['cell_id'].iloc[0]}.npz")
+        if truth is None:
+            truth = arrays["truth"]
+            panels.append(("initial", arrays["initial"]))
+        value = cell[f"{METRIC_PREFIX}{key}"].iloc[0] if key else math.nan
+        label = f"{entry['solver']}" + (f"\n{key} {value:.3g}" if pd.notna(value) else "")
+        panels.append((label, arrays["estimate"]))
+    if truth is None:
+        return None
+    title = f"{rows['task'].iloc[0]} — {rows['split'].iloc[0]} instance {instance}"
+    return {"instance": instance, "png": reconstructions_png(truth, panels, title)}
+
+
+def _rows_json(summary: pd.DataFrame, metrics: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for _, r in summary.iterrows():
+        out.append(
+            {
+                "rank": r["rank"],
+                "solver": r["solver"],
+                "params_hash": r["params_hash"],
+                "params": r["params"],
+                "scored": r["scored"],
+                "cells": r["cells"],
+                "status": r["status"],
+                "reason": r["reason"],
+                "metrics": {m: [r[f"{m}_mean"], r[f"{m}_std"]] for m in metrics},
+                "pde_solves": [r["pde_solves_mean"], r["pde_solves_std"]],
+                "wall_time": [r["wall_time_mean"], r["wall_time_std"]],
+            }
+        )
+    return out
+
+
+def load_results_dir(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Results and curves of a leaderboard or bench output folder.
+
+    Raises:
+        FileNotFoundError: When the folder holds no results.
+    """
+    store = ResultStore(folder)
+    results = store.results()
+    if results.empty:
+        raise FileNotFoundError(f"no results in {folder} (expected results.parquet or cells/*.parquet)")
+    return results, store.curves()
+
+
+def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboard") -> dict[str, Path]:
+    """Write ``README.md`` and ``index.html`` for the results in ``results_dir`` into ``out``.
+
+    Returns:
+        The written paths, by name (``readme``, ``html``).
+    """
+    results_dir, out = Path(results_dir), Path(out)
+    results, curves = load_results_dir(results_dir)
+    generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    sections, tasks = [], []
+    for task in _task_order(sorted(set(results["task"].astype(str)))):
+        rows = results[results["task"] == task]
+        summary, facts = summarize_task(rows)
+        sections.append(task_markdown(summary, facts))
+        tasks.append(
+            {
+                "task": task,
+                "facts": facts,
+                "rows": _rows_json(summary, facts["metrics"]),
+                "curves": mean_curves(curves, task),
+                "example": _example(rows, summary, results_dir / "examples", facts["rank_metric"]),
+            }
+        )
+    payload = _clean({"generated": generated, "n_rows": len(results), "tasks": tasks})
+    template = files("invbench.leaderboard").joinpath("template.html").read_text(encoding="utf-8")
+    data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    html = template.replace(DATA_MARK, data)
+    text = readme(sections, generated=generated, n_rows=len(results))
+    paths = {"readme": out / "README.md", "html": out / "index.html"}
+    atomic_write(paths["readme"], lambda f: f.write(text.encode("utf-8")))
+    atomic_write(paths["html"], lambda f: f.write(html.encode("utf-8")))
+    return paths

@@ -1,0 +1,63 @@
+"""Benchmark: one Tiny cell through the harness against the same solve called directly.
+
+Run with ``make bench``; nothing here asserts a time. The harness's overhead per cell is
+(harness - direct) / direct: its progress callback, watchdog, memory sampler and row building.
+Both variants include making the environment, reset, solve and finalize; neither writes files.
+"""
+
+import pytest
+
+from invbench.harness.cells import Cell, to_json
+from invbench.harness.execute import run_cell
+from invbench.registry import make
+from invbench.run import seed_everything
+from invbench.solver import load_solver_class
+
+TASK = "invbench/FWI-Tiny-v0"
+PARAMS = {"iterations": 10}
+SEED = 0
+
+
+def direct() -> dict:
+    env = make(TASK)
+    solver = load_solver_class("adam")(**PARAMS)
+    seed_everything(SEED)
+    env.reset(seed=SEED, options={"split": "test", "index": 0})
+    solver.setup(env)
+    estimate = solver.solve(env, callback=None)
+    metrics = env.unwrapped.finalize(estimate)
+    env.close()
+    return metrics
+
+
+def through_harness() -> dict:
+    cell = Cell(
+        suite="bench",
+        task=TASK,
+        split="test",
+        index=0,
+        solver="adam",
+        params_json=to_json(PARAMS),
+        repetition=0,
+        base_seed=0,
+        seed=SEED,
+        timeout=600.0,
+    )
+    out = run_cell(cell)
+    assert out.row["status"] == "done"
+    return out.row
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm():
+    direct()  # first deepwave call and the cached observed data are not what we measure
+
+
+def test_bench_cell_direct(benchmark):
+    metrics = benchmark.pedantic(direct, rounds=5, warmup_rounds=1)
+    assert metrics["data_misfit"] > 0
+
+
+def test_bench_cell_harness(benchmark):
+    row = benchmark.pedantic(through_harness, rounds=5, warmup_rounds=1)
+    assert row["pde_solves"] == 20

@@ -1,0 +1,112 @@
+"""The leaderboard page in a real headless browser (Debian's chromium + chromedriver, via selenium).
+
+Skipped, saying why, when /usr/bin/chromium, /usr/bin/chromedriver or selenium is missing
+(install: ``apt-get install -y chromium chromium-driver``).
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from invbench.leaderboard.build import build
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+
+if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    pytest.skip(
+        "headless browser test needs Debian's chromium and chromedriver "
+        "(apt-get install -y chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is not installed (pip install selenium)"
+)
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,2400",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(bench_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("board")
+    return build(bench_dir, out)["html"]
+
+
+def column_values(table, col):
+    return [
+        td.get_attribute("data-value")
+        for td in table.find_elements(By.CSS_SELECTOR, f"tbody td:nth-child({col})")
+    ]
+
+
+def test_page_loads_sorts_and_draws(browser, page, tmp_path):
+    browser.get(page.as_uri())
+    assert browser.execute_script("return document.body.dataset.ready") == "1"
+    assert browser.execute_script("return window.__lbErrors") == []
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+
+    tables = browser.find_elements(By.CSS_SELECTOR, "table.lb")
+    assert len(tables) == 2
+    table = tables[0]
+    headers = table.find_elements(By.TAG_NAME, "th")
+    labels = [h.text for h in headers]
+    col = labels.index("mae ↓")
+    headers[col].click()
+    asc = [float(v) for v in column_values(table, col + 1) if v]
+    assert asc == sorted(asc) and len(asc) == 3
+    assert headers[col].get_attribute("aria-sort") == "ascending"
+    headers[col].click()
+    desc = [float(v) for v in column_values(table, col + 1) if v]
+    assert desc == sorted(asc, reverse=True)
+    assert headers[col].get_attribute("aria-sort") == "descending"
+    solver_col = labels.index("solver")
+    headers[solver_col].click()
+    names = [v for v in column_values(table, solver_col + 1)]
+    assert names == sorted(names)
+
+    # plots: curves and bars as inline SVG, reconstructions as an inline PNG
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.curve-plot polyline.series")) >= 4
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.bar-plot rect.bar")
+    assert len(bars) == 3 + 2  # FWI: three solvers; Darcy: two (multiscale skipped)
+    imgs = browser.find_elements(By.CSS_SELECTOR, "figure.example img")
+    assert len(imgs) == 2
+    assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 100 for i in imgs)
+    # switching the bar metric redraws the bars
+    select = browser.find_elements(By.CSS_SELECTOR, "select.metric-select")[0]
+    before = [
+        b.get_attribute("data-value") for b in browser.find_elements(By.CSS_SELECTOR, "svg.bar-plot rect.bar")
+    ][:3]
+    select.find_element(By.CSS_SELECTOR, "option[value='ssim']").click()
+    after = [
+        b.get_attribute("data-value") for b in browser.find_elements(By.CSS_SELECTOR, "svg.bar-plot rect.bar")
+    ][:3]
+    assert before != after
+    assert browser.execute_script("return window.__lbErrors") == []
+    shot = tmp_path / "leaderboard.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from invbench.harness.cells import plan_cells
+from invbench.harness.suites import SUITES, get_suite
+from invbench.registry import FWI_FAMILIES
+from invbench.solver import BUILTIN_SOLVERS
+
+
+def test_smoke_suite_is_tiny_tasks_times_every_builtin_solver():
+    smoke = get_suite("smoke")
+    cells = plan_cells(smoke)
+    assert {c.task for c in cells} == {"invbench/FWI-Tiny-v0", "invbench/Darcy-Tiny-v0"}
+    assert {c.solver for c in cells} == set(BUILTIN_SOLVERS)
+    assert len(cells) == 2 * 2 * len(BUILTIN_SOLVERS)
+    assert all(c.max_iterations == smoke.max_iterations for c in cells)
+    assert len({c.cell_id for c in cells}) == len(cells)
+
+
+def test_standard_suite_covers_every_family():
+    std = SUITES["standard"]
+    counts = {ts.task: ts.instances for ts in std.tasks}
+    assert all(counts[f"invbench/FWI-{f}-v0"] == 10 for f in FWI_FAMILIES)
+    assert counts["invbench/Darcy-GRF-v0"] == counts["invbench/Darcy-Bimaterial-v0"] == 20
+    assert std.max_iterations is None
+
+
+def test_overrides_and_params():
+    cells = plan_cells(
+        get_suite("smoke"),
+        tasks=["FWI-Tiny-v0"],
+        solvers=["adam"],
+        instances=3,
+        repetitions=2,
+        base_seed=5,
+        user_params={"adam": {"lr": 0.1}, "*": {"iterations": 4, "not_a_param": 1}},
+    )
+    assert len(cells) == 6
+    assert {json.dumps(c.params, sort_keys=True) for c in cells} == {'{"iterations": 4, "lr": 0.1}'}
+    assert len({c.seed for c in cells}) == 6
+    # the cell id depends on what runs, not on the time limit
+    again = plan_cells(
+        get_suite("smoke"),
+        tasks=["FWI-Tiny-v0"],
+        solvers=["adam"],
+        instances=3,
+        repetitions=2,
+        base_seed=5,
+        user_params={"adam": {"lr": 0.1}, "*": {"iterations": 4}},
+        timeout=1.0,
+    )
+    assert [c.cell_id for c in cells] == [c.cell_id for c in again]
+
+
+def test_bad_plans_raise():
+    smoke = get_suite("smoke")
+    with pytest.raises(ValueError, match="unknown task"):
+        plan_cells(smoke, tasks=["FWI-Nope-v0"])
+    with pytest.raises(ValueError, match="unknown solver"):
+        plan_cells(smoke, solvers=["adamm"])
+    with pytest.raises(ValueError, match="no parameters"):
+        plan_cells(smoke, solvers=["adam"], user_params={"adam": {"lrr": 1}})
+    with pytest.raises(ValueError, match="unknown suite"):
+        get_suite("huge")

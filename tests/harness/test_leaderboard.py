@@ -1,0 +1,166 @@
+"""Leaderboard: build README/index.html from results; submit validates and merges."""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from invbench.cli import app
+from invbench.leaderboard.aggregate import summarize_task
+from invbench.leaderboard.build import DATA_MARK, build
+from invbench.leaderboard.submit import submit
+from invbench.leaderboard.validate import SubmissionError, validate_results
+
+runner = CliRunner()
+
+
+def page_data(html: str) -> dict:
+    m = re.search(r'<script id="lb-data" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def test_build_writes_readme_and_self_contained_page(bench_dir, tmp_path):
+    paths = build(bench_dir, tmp_path)
+    readme = paths["readme"].read_text()
+    assert "## invbench/FWI-Tiny-v0" in readme and "## invbench/Darcy-Tiny-v0" in readme
+    assert "ranked by mae" in readme and "ranked by rel_l2" in readme
+    assert "Budget: 100 PDE solves" in readme and "cpu" in readme
+    assert re.search(r"\| 1 \| \*\*\w+\*\* \|", readme)
+    assert " ± " in readme  # two instances: a spread
+    assert "multiscale:" in readme.split("## invbench/Darcy-Tiny-v0")[1]  # skipped, with its reason
+    html = paths["html"].read_text()
+    assert DATA_MARK not in html
+    # self-contained: no external scripts, styles or images
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    assert "<link" not in html
+    data = page_data(html)
+    assert [t["task"] for t in data["tasks"]] == ["invbench/FWI-Tiny-v0", "invbench/Darcy-Tiny-v0"]
+    fwi = data["tasks"][0]
+    assert {r["solver"] for r in fwi["rows"]} == {"adam", "lbfgs", "multiscale"}
+    assert fwi["example"]["png"].startswith("iVBOR")  # base64 PNG
+    assert all(len(c) >= 2 for c in fwi["curves"].values())
+
+
+def test_summary_ranks_and_averages_over_instances(bench_dir):
+    results = pd.read_parquet(bench_dir / "results.parquet")
+    rows = results[results["task"] == "invbench/FWI-Tiny-v0"]
+    summary, facts = summarize_task(rows)
+    assert facts["rank_metric"] == "mae" and facts["budget"] == [100] and facts["instances"] == 2
+    assert list(summary["rank"]) == sorted(summary["rank"])
+    adam = summary[summary["solver"] == "adam"].iloc[0]
+    vals = rows.loc[rows["solver"] == "adam", "metric_mae"]
+    assert adam["mae_mean"] == pytest.approx(vals.mean())
+    assert adam["mae_std"] == pytest.approx(vals.std(ddof=1))
+
+
+def test_submit_merges_and_keeps_latest_row_per_key(bench_dir, tmp_path):
+    board = tmp_path / "board"
+    report = submit(bench_dir / "results.parquet", board)
+    n = len(pd.read_parquet(bench_dir / "results.parquet"))
+    assert (report.added, report.replaced, report.total) == (n, 0, n)
+    assert (board / "curves.parquet").is_file() and list((board / "examples").glob("*.npz"))
+    # a newer run of one cell replaces that row only
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    df = pd.read_parquet(bench_dir / "results.parquet").iloc[:1].copy()
+    df["timestamp"] = df["timestamp"] + pd.Timedelta(hours=1)
+    df["wall_time"] = 123.0
+    df.to_parquet(newer / "results.parquet")
+    report = submit(newer / "results.parquet", board)
+    assert (report.added, report.replaced, report.total) == (0, 1, n)
+    merged = pd.read_parquet(board / "results.parquet")
+    assert (merged["wall_time"] == 123.0).sum() == 1
+    # an older one is ignored
+    df["timestamp"] = df["timestamp"] - pd.Timedelta(days=1)
+    df["wall_time"] = 7.0
+    df.to_parquet(newer / "results.parquet")
+    assert submit(newer / "results.parquet", board).kept == 1
+    assert (pd.read_parquet(board / "results.parquet")["wall_time"] == 7.0).sum() == 0
+    assert build(board, board)["html"].is_file()
+
+
+def _bad(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    df = df.copy()
+    if kind == "missing column":
+        return df.drop(columns=["seed"])
+    if kind == "unknown version":
+        df.loc[0, "task"] = "invbench/FWI-Tiny-v7"
+        df.loc[0, "task_version"] = 7
+    elif kind == "unknown task":
+        df.loc[0, "task"] = "invbench/Heat-v0"
+    elif kind == "nan required":
+        df.loc[1, "wall_time"] = np.nan
+    elif kind == "nan metric":
+        done = df.index[df["status"] == "done"][0]
+        df.loc[done, "metric_mae"] = np.nan
+    elif kind == "bad status":
+        df.loc[0, "status"] = "great"
+    elif kind == "tampered params":
+        df.loc[0, "params"] = '{"lr": 99}'
+    elif kind == "duplicate key":
+        df = pd.concat([df, df.iloc[:1]], ignore_index=True)
+    elif kind == "skip without reason":
+        df.loc[df["status"] == "skipped", "reason"] = ""
+    return df
+
+
+BAD = {
+    "missing column": "missing required columns: seed",
+    "unknown version": "unknown version; registered: invbench/FWI-Tiny-v0",
+    "unknown task": "is not registered",
+    "nan required": "'wall_time' has missing/NaN",
+    "nan metric": "metric 'metric_mae' is NaN",
+    "bad status": "unknown status ['great']",
+    "tampered params": "params_hash does not match",
+    "duplicate key": "several rows",
+    "skip without reason": "need a reason",
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_bad_submissions_are_rejected_and_change_nothing(bench_dir, tmp_path, kind):
+    board = tmp_path / "board"
+    submit(bench_dir / "results.parquet", board)
+    before = {p.name: p.read_bytes() for p in board.rglob("*") if p.is_file()}
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    _bad(pd.read_parquet(bench_dir / "results.parquet"), kind).to_parquet(bad_dir / "results.parquet")
+    shutil.copy(bench_dir / "curves.parquet", bad_dir / "curves.parquet")
+    with pytest.raises(SubmissionError, match=re.escape(BAD[kind])):
+        submit(bad_dir / "results.parquet", board)
+    res = runner.invoke(
+        app, ["leaderboard", "submit", str(bad_dir / "results.parquet"), "--leaderboard", str(board)]
+    )
+    assert res.exit_code == 1 and "rejected" in res.output and "not changed" in res.output
+    assert {p.name: p.read_bytes() for p in board.rglob("*") if p.is_file()} == before
+
+
+def test_unreadable_and_empty_files(tmp_path):
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    with pytest.raises(SubmissionError, match="not a readable parquet"):
+        submit(junk, tmp_path / "board")
+    with pytest.raises(SubmissionError, match="no such file"):
+        submit(tmp_path / "nope.parquet", tmp_path / "board")
+    assert validate_results(pd.DataFrame()) == ["the results table has no rows"]
+    assert not (tmp_path / "board").exists()
+
+
+def test_cli_build_and_submit(bench_dir, tmp_path):
+    board = tmp_path / "board"
+    res = runner.invoke(
+        app, ["leaderboard", "submit", str(bench_dir / "results.parquet"), "--leaderboard", str(board)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "added" in res.output
+    res = runner.invoke(app, ["leaderboard", "build", "--results", str(board), "--out", str(board)])
+    assert res.exit_code == 0, res.output
+    assert (board / "README.md").is_file() and (board / "index.html").is_file()
+    res = runner.invoke(
+        app, ["leaderboard", "build", "--results", str(tmp_path / "empty"), "--out", str(board)]
+    )
+    assert res.exit_code == 2 and "no results" in res.output
