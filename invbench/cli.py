@@ -285,6 +285,54 @@ def leaderboard_submit(
     )
 
 
+@app.command("train-prior")
+def train_prior_command(
+    domain: Annotated[str, typer.Option(help="fwi, darcy-grf or darcy-bimaterial.")],
+    preset: Annotated[
+        str, typer.Option(help="lite (2-core CPU, about 1-2 h) or paper (RED-DiffEq's released set-up; GPU).")
+    ] = "lite",
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Folder of real OpenFWI files (fwi only; repeat for several families)."),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Total optimiser steps (default: the preset's).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint NAME.safetensors (default: priors/DOMAIN-PRESET.safetensors)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the training state beside --out (NAME.train/) if any.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the weights, the data stream and the noise.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Train a diffusion prior (EMA weights exported as safetensors + JSON manifest; resumable)."""
+    from invbench.priors.train import train_prior
+
+    out = out or Path("priors") / f"{domain}-{preset}.safetensors"
+    console.print(f"[bold]invbench train-prior[/] domain={domain} preset={preset} out={out}")
+    try:
+        result = train_prior(
+            domain,
+            preset,
+            out=out,
+            steps=steps,
+            data=data,
+            seed=seed,
+            resume=resume,
+            device=None if device == "auto" else device,
+            show_progress=True,
+            console=console,
+        )
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(code=2) from e
+    loss = result.manifest["training"]["final_loss"]
+    console.print(
+        f"wrote {result.checkpoint} (+ .json): {result.step} steps, final loss "
+        f"{'-' if loss is None else f'{loss:.4f}'}, {result.steps_per_second:.2f} steps/s this session"
+    )
+
 def main() -> None:
     """Console-script entry point."""
     app()

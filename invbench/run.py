@@ -103,6 +103,7 @@ def run_one(
     seed_everything(seed)
     env.reset(seed=seed, options={"split": split, "index": index})
     t0 = time.perf_counter()
+    solver_obj.resolve_params(env)
     solver_obj.setup(env)
     setup_time = time.perf_counter() - t0
     history: list[dict[str, float]] = []

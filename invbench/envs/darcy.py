@@ -96,6 +96,8 @@ class DarcyEnv(InverseProblemEnv):
     * v0: initial release.
     """
 
+    task_family = "darcy"
+
     plotter = "invbench.plotting_darcy:plot_darcy_result"
 
     def __init__(

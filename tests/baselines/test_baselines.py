@@ -142,7 +142,7 @@ def test_multiscale_full_band_stage_is_the_env_misfit():
 @pytest.mark.slow
 @pytest.mark.parametrize("solver", ["tikhonov", "tv"])
 def test_regularized_lower_model_error_on_flatvel(solver):
-    # The default 300-iteration schedule, cut by the budget after 60 steps (about 75 s on one core).
+    # The default 300-iteration schedule, cut by the budget after 60 steps (1.5-2 min on one core).
     env = make("FWI-FlatVel-A-v0", budget=120)
     obs, _ = env.reset(seed=0, options={"index": 0})
     initial_mae = env.unwrapped.finalize(obs["initial_model"])["mae"]
