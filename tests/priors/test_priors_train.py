@@ -95,3 +95,19 @@ def test_cli_train_prior(tmp_path, monkeypatch):
     assert json.loads(out.with_suffix(".json").read_text())["training"]["steps"] == 6
     bad = CliRunner().invoke(app, ["train-prior", "--domain", "heat"])
     assert bad.exit_code == 2 and "unknown domain" in bad.output
+
+
+def test_training_on_openfwi_files(tmp_path):
+    folder = tmp_path / "FlatVel_B"
+    folder.mkdir()
+    maps = np.stack([np.full((1, 70, 70), 1500.0 + 100 * i, dtype=np.float32) for i in range(5)])
+    np.save(folder / "model1.npy", maps)
+    src = make_source("fwi", seed=0, field_shape=(70, 70), data=[folder])
+    batch = src.batch(0, 8)
+    assert batch.shape == (8, 1, 70, 70)
+    assert set(np.unique(batch)) <= set(np.unique(maps))
+    out = tmp_path / "real.safetensors"
+    res = train_prior("fwi", tiny_preset(batch_size=4), out=out, steps=2, data=[folder])
+    spec = res.manifest["training"]["data"]
+    assert spec["source"] == "openfwi" and spec["n_maps"] == 5
+    assert load_prior(out, device="cpu").model_shape == (72, 72)
