@@ -11,6 +11,6 @@ def test_readme_python_blocks_run():
     assert len(blocks) >= 2
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+        exec(compile(block, str(README), "exec"), namespace)
     assert namespace["info"]["pde_solves"] == 0  # the second block starts a new episode
     assert namespace["env"].unwrapped.counter.used == 2

@@ -14,14 +14,17 @@ denoising-diffusion-pytorch):
 * training maps: OpenFWI CurveVel-B and FlatVel-B (``model1..54.npy``, 90 % of each family) and
   CurveFault-B and FlatFault-B (``vel{6,7,8}_1_{0..17}.npy``), i.e. the "B" versions of the four families.
 
-Differences, each deliberate: diffusers' ``UNet2DModel`` stands in for lucidrains' ``Unet`` (same widths,
-blocks, groups and attention placement; diffusers splits the full width into heads of 32 channels where
-lucidrains projects to 4 heads of 32; lucidrains' extra *linear* attention at the higher levels has no
-diffusers block and is left out; diffusers' layout (down blocks at each level's output width, up blocks
-with ``layers_per_block + 1`` ResNets) gives 61.8 M parameters, more than lucidrains' Unet of these widths); the noise schedule is DDPM's linear one (Ho et al. 2020:
-``beta`` from 1e-4 to 0.02 over 1000 steps), as the invbench issue specifies -- the released code does not pass
-``beta_schedule`` and so trains with lucidrains' default *sigmoid* schedule, which ``beta_schedule="sigmoid"``
-reproduces exactly if wanted; mixed precision is bfloat16 autocast on CUDA (no loss scaler) instead of fp16.
+Differences, each deliberate:
+
+* diffusers' ``UNet2DModel`` stands in for lucidrains' ``Unet``: same widths, blocks per level, groups and
+  attention placement; diffusers splits the width into heads of 32 channels (lucidrains: 4 heads of 32);
+  lucidrains' extra *linear* attention at the higher levels has no diffusers block and is left out; and
+  diffusers' layout (down blocks at each level's output width, ``layers_per_block + 1`` ResNets per up
+  block) has 61.8 M parameters, more than lucidrains' Unet of the same widths;
+* the noise schedule is DDPM's linear one (Ho et al. 2020: ``beta`` from 1e-4 to 0.02 over 1000 steps), as
+  the invbench issue specifies. The released code does not pass ``beta_schedule`` and so trains with
+  lucidrains' default *sigmoid* schedule; ``ScheduleSpec(beta_schedule="sigmoid")`` reproduces it exactly;
+* mixed precision is bfloat16 autocast on CUDA (no loss scaler) instead of fp16 with a scaler.
 
 ``lite`` is sized for a 2-core CPU (``scripts/train_lite_priors.sh``): widths 32/64/64/128, one ResNet
 block per level, attention only in the middle block (9 x 9 for FWI, 8 x 8 for Darcy), batch 16, 5,000
