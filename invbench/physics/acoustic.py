@@ -173,7 +173,10 @@ class AcousticPropagator:
         dev = self._compute_device(v)
         b, s, r, nt = v.shape[0], len(shot_idx), acq.n_receivers, acq.nt
 
-        models = v.to(dev)[:, 0].repeat_interleave(s, dim=0)  # (B*S, nz, nx), model-major
+        if b == 1:
+            models = v.to(dev)[0, 0]  # (nz, nx): deepwave shares one model across all shots
+        else:
+            models = v.to(dev)[:, 0].repeat_interleave(s, dim=0)  # (B*S, nz, nx), model-major
         src_x = torch.tensor([acq.src_x[i] for i in shot_idx], device=dev)
         src_loc = torch.stack([torch.full_like(src_x, acq.src_z), src_x], dim=-1)  # (S, 2)
         src_loc = src_loc[:, None, :].repeat(b, 1, 1)  # (B*S, 1, 2)

@@ -26,7 +26,7 @@ def test_bench_env_step(benchmark, fwi_env):
     env, obs = fwi_env
     m = obs["initial_model"]
     benchmark.extra_info["cells_per_solve"] = _cell_updates()
-    benchmark.pedantic(env.step, args=(m,), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(env.step, args=(m,), rounds=10, warmup_rounds=1)
 
 
 def test_bench_raw_deepwave(benchmark, fwi_env):
@@ -53,7 +53,7 @@ def test_bench_raw_deepwave(benchmark, fwi_env):
         return v.grad.numpy()
 
     benchmark.extra_info["cells_per_solve"] = _cell_updates()
-    benchmark.pedantic(raw, rounds=5, warmup_rounds=1)
+    benchmark.pedantic(raw, rounds=10, warmup_rounds=1)
 
 
 def _cell_updates() -> int:

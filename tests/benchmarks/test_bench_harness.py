@@ -54,10 +54,10 @@ def _warm():
 
 
 def test_bench_cell_direct(benchmark):
-    metrics = benchmark.pedantic(direct, rounds=5, warmup_rounds=1)
+    metrics = benchmark.pedantic(direct, rounds=12, warmup_rounds=2)
     assert metrics["data_misfit"] > 0
 
 
 def test_bench_cell_harness(benchmark):
-    row = benchmark.pedantic(through_harness, rounds=5, warmup_rounds=1)
+    row = benchmark.pedantic(through_harness, rounds=12, warmup_rounds=2)
     assert row["pde_solves"] == 20
