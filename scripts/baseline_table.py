@@ -133,6 +133,50 @@ def run_task(
     return rows, notes, used
 
 
+def rows_from_results(
+    results: Path, task: str, *, seed: int
+) -> tuple[dict[str, list[dict[str, float]]], dict[str, str], dict[str, dict[str, Any]], list[int], str]:
+    """Rows of one task from a harness ``results.parquet`` (``invbench bench``) instead of new runs.
+
+    The initial-model row is scored here (no PDE solve) for the instances the harness ran.
+
+    Returns:
+        Rows per solver, notes (skipped/failed), parameters, the instance indices and the split.
+    """
+    import pandas as pd
+
+    df = pd.read_parquet(results)
+    df = df[df["task"] == task]
+    if df.empty:
+        raise ValueError(f"{results} has no rows for {task}")
+    split = str(df["split"].iloc[0])
+    indices = sorted(int(i) for i in df["instance"].unique())
+    rows: dict[str, list[dict[str, float]]] = {
+        INITIAL: [initial_row(task, i, split, seed, {}) for i in indices]
+    }
+    notes: dict[str, str] = {}
+    used: dict[str, dict[str, Any]] = {}
+    for solver, group in df.groupby("solver", sort=False):
+        done = group[group["status"] == "done"]
+        other = group[group["status"] != "done"]
+        if not other.empty:
+            notes[str(solver)] = "; ".join(sorted({f"{r.status}: {r.reason}" for r in other.itertuples()}))
+        if done.empty:
+            continue
+        used[str(solver)] = json.loads(done["params"].iloc[0])
+        rows[str(solver)] = [
+            {
+                **{
+                    c[len("metric_") :]: float(getattr(r, c)) for c in done.columns if c.startswith("metric_")
+                },
+                "pde_solves": float(r.pde_solves),
+                "wall_time": float(r.wall_time),
+            }
+            for r in done.itertuples()
+        ]
+    return rows, notes, used, indices, split
+
+
 def _cell(values: list[float], fmt: str) -> str:
     if not values:
         return "–"
@@ -184,6 +228,12 @@ def main(argv: Sequence[str] | None = None) -> str:
     ap.add_argument("--option", action="append", default=[], help="task option KEY=VALUE")
     ap.add_argument("--out", type=Path, default=Path("baseline_table.md"))
     ap.add_argument("--json", type=Path, default=None, help="also write the per-instance rows as JSON")
+    ap.add_argument(
+        "--from-results",
+        type=Path,
+        default=None,
+        help="tabulate an `invbench bench` results.parquet instead of running the solvers",
+    )
     args = ap.parse_args(argv)
     indices = [int(i) for i in args.indices.split(",")] if args.indices else list(range(args.instances))
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
@@ -192,10 +242,14 @@ def main(argv: Sequence[str] | None = None) -> str:
     if options:
         sections += [f"Task options: `{json.dumps(options, sort_keys=True)}`", ""]
     for task in (resolve_task(t.strip()) for t in args.tasks.split(",") if t.strip()):
-        rows, notes, used = run_task(
-            task, solvers, indices, split=args.split, seed=args.seed, params=params, options=options
-        )
-        sections.append(markdown_table(task, rows, notes, used, n=len(indices), split=args.split))
+        split = args.split
+        if args.from_results is not None:
+            rows, notes, used, indices, split = rows_from_results(args.from_results, task, seed=args.seed)
+        else:
+            rows, notes, used = run_task(
+                task, solvers, indices, split=split, seed=args.seed, params=params, options=options
+            )
+        sections.append(markdown_table(task, rows, notes, used, n=len(indices), split=split))
         raw[task] = rows
     text = "\n".join(sections)
     args.out.parent.mkdir(parents=True, exist_ok=True)
