@@ -10,6 +10,7 @@ Subclasses implement :meth:`_make_instance` and :meth:`_simulate` and declare th
 
 from __future__ import annotations
 
+import abc
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -66,7 +67,7 @@ class _AdjointProbe(torch.autograd.Function):
         return grad, None
 
 
-class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
+class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     """Base class of invbench environments (see the module docstring).
 
     Subclasses set ``field_shape``, ``field_low``/``field_high`` (physical bounds of the action),
@@ -115,12 +116,13 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.final_prediction: np.ndarray | None = None
 
     # ------------------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
     def _make_instance(self, split: str, index: int) -> Instance:
-        raise NotImplementedError
+        """Build the instance ``(split, index)`` deterministically."""
 
+    @abc.abstractmethod
     def _simulate(self, m: torch.Tensor) -> torch.Tensor:
         """Differentiable forward model: ``(B, *field_shape)`` -> ``(B, *data_shape)``."""
-        raise NotImplementedError
 
     def _transform_data(self, d: torch.Tensor) -> torch.Tensor:
         """Processing applied to predicted data before the misfit (e.g. a low-cut filter)."""
@@ -262,8 +264,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         scores["data_misfit"] = misfit
         return scores
 
+    @abc.abstractmethod
     def _score(self, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-        raise NotImplementedError
+        """Model metrics of an estimate against the hidden truth."""
 
     def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:
         """Extra arrays for a finished episode's figure (after :meth:`finalize`; not counted)."""
