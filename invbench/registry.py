@@ -36,6 +36,7 @@ TASKS: dict[str, tuple[str, dict[str, Any]]] = {
         _FWI_ENTRY,
         {"family": "CurveVel-A", "acquisition": "tiny", "budget": 100, "n_val": 20, "n_test": 20},
     ),
+    f"{NAMESPACE}/FWI-Wide-CurveVel-A-v0": (_FWI_ENTRY, {"family": "CurveVel-A", "acquisition": "wide"}),
     f"{NAMESPACE}/Darcy-GRF-v0": (_DARCY_ENTRY, {"family": "GRF"}),
     f"{NAMESPACE}/Darcy-Bimaterial-v0": (_DARCY_ENTRY, {"family": "Bimaterial"}),
     f"{NAMESPACE}/Darcy-Tiny-v0": (

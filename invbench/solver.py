@@ -39,6 +39,8 @@ BUILTIN_SOLVERS: dict[str, str] = {
     "tikhonov": "baselines.regularized:Tikhonov",
     "tv": "baselines.regularized:TotalVariation",
     "multiscale": "baselines.multiscale:Multiscale",
+    "red-diffeq": "solvers.red_diffeq:REDDiffEq",
+    "diffusion-fwi": "solvers.diffusion_fwi:DiffusionFWI",
 }
 ENTRY_POINT_GROUP = "invbench.solvers"
 

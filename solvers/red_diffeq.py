@@ -1,0 +1,345 @@
+"""RED-DiffEq: regularisation by denoising with a diffusion prior (Shan, Zhu, Lin & Lu 2025).
+
+Reference: S. Shan, M. Zhu, Y. Lin, L. Lu, "RED-DiffEq: Regularization by denoising diffusion models for
+solving inverse PDE problems with application to full waveform inversion", arXiv:2509.21659; released
+code github.com/lu-group/red-diffeq (``red_diffeq/regularization/diffusion.py``: class ``RED_DiffEq``;
+``red_diffeq/regularization/base.py``: ``RegularizationMethod(use_time_weight=False,
+sigma_x0=0.0001)``; ``red_diffeq/core/inversion.py`` and ``red_diffeq/core/losses.py``).
+
+The variable ``mu`` is the field in the prior's model units (FWI: ``(v - 3000) / 1500`` in [-1, 1]),
+padded to the prior's size (70 x 70 -> 72 x 72); only the physical part enters the PDE. Each
+iteration, following the released defaults:
+
+1. ``x = mu + sigma_x0 * n`` with ``sigma_x0 = 1e-4`` (the same ``x`` feeds physics and prior);
+2. data term: the mean L1 misfit over the observed entries of the task's processed data (low-cut
+   filter, missing traces masked), through the counted, differentiable ``env.unwrapped.operator``
+   (one forward + one adjoint solve per iteration);
+3. ``t ~ U{0, ..., T-1}`` afresh, ``x_t = sqrt(abar_t) x + sqrt(1 - abar_t) eps``; the prior predicts
+   ``x0`` (clipped to [-1, 1]) and the noise is re-derived from it, ``eps_hat``;
+4. regulariser ``mean(w(t) * stopgrad(eps_hat - eps) * x)``, whose gradient is
+   ``w(t) (eps_hat - eps) / N`` (N = entries of ``x``); ``w = 1`` by default, or
+   ``sqrt((1 - abar_t) / abar_t)`` with ``time_weight=True``;
+5. loss ``data + lam * reg`` with ``lam = 0.75``, Adam (lr 0.03), cosine annealing over the
+   iterations (300), ``mu`` clamped to [-1, 1] after every step; the environment's initial model.
+
+Options beyond the release: ``t_schedule="descending"`` walks ``t`` linearly from ``T - 1`` down to 0
+over the iterations, as RED-diff does (Mardani, Song, Kautz & Vahdat 2023, "A variational perspective on
+solving inverse problems with diffusion models", arXiv:2305.04391). ``data_loss="task"`` uses the
+task's relative misfit instead of the mean L1 (the Darcy default: head data have no published mean-loss
+convention; λ for Darcy is not tuned yet).
+
+On models wider than the prior (FWI ``"wide"`` acquisition, 70 x 190 with a 70 x 70 prior), the
+regulariser is applied on overlapping square windows that share ``t`` and ``eps``
+(:mod:`solvers.windows`), as RED-DiffEq's domain-decomposition experiments do.
+
+The prior is a checkpoint path or the name of a shipped checkpoint (``prior="auto"``: ``fwi-lite``,
+``darcy-grf-lite`` or ``darcy-bimaterial-lite`` by the task's domain); when it is not installed,
+:meth:`REDDiffEq.applies_to` says so and the harness records a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from invbench.metrics import relative_misfit
+from invbench.solver import Progress, ProgressCallback, Solver, task_family
+
+T_SCHEDULES = ("random", "descending")
+DATA_LOSSES = ("mean_l1", "task")
+
+
+# --------------------------------------------------------------------------- prior helpers
+
+
+def task_domain(env: gym.Env) -> str | None:
+    """The prior domain of a task: ``"fwi"``, ``"darcy-grf"``, ``"darcy-bimaterial"`` (else ``None``)."""
+    family = task_family(env)
+    if family == "fwi":
+        return "fwi"
+    if family == "darcy":
+        spec = getattr(env.unwrapped, "spec_family", None)
+        name = getattr(spec, "name", "")
+        return {"GRF": "darcy-grf", "Bimaterial": "darcy-bimaterial"}.get(name)
+    return None
+
+
+def default_prior_name(env: gym.Env) -> str | None:
+    """The shipped lite checkpoint for the task's domain (the names of ``scripts/train_lite_priors.sh``)."""
+    domain = task_domain(env)
+    return None if domain is None else f"{domain}-lite"
+
+
+def resolve_prior_spec(spec: str, env: gym.Env) -> str:
+    """``"auto"`` -> the domain's shipped name; anything else unchanged."""
+    if spec == "auto":
+        return default_prior_name(env) or "auto"
+    return str(spec)
+
+
+def _train_hint(name: str) -> str:
+    domain = name.removesuffix("-lite")
+    return (
+        f"train it with `invbench train-prior --domain {domain} --preset lite` (scripts/train_lite_priors.sh)"
+    )
+
+
+def prior_manifest(spec: str) -> dict[str, Any]:
+    """The manifest of a prior checkpoint (path or shipped name), read without loading the weights.
+
+    Raises:
+        invbench.priors.checkpoint.PriorCheckpointError: Missing or unreadable checkpoint.
+    """
+    from invbench.priors.checkpoint import checkpoint_paths, read_manifest, resolve_checkpoint
+
+    weights = resolve_checkpoint(spec)
+    if not Path(weights).is_file():
+        from invbench.priors.checkpoint import PriorCheckpointError
+
+        raise PriorCheckpointError(f"{weights}: no such weights file")
+    return read_manifest(checkpoint_paths(weights)[1])
+
+
+def prior_skip_reason(spec: str, env: gym.Env, *, allow_wider: bool = False) -> str | None:
+    """Why a prior cannot serve the task (``None`` when it can).
+
+    Checks that the checkpoint is installed, that its domain is the task's and that its field shape is
+    the task's (with ``allow_wider``: same height, width at least the prior's).
+    """
+    from invbench.priors.checkpoint import PriorCheckpointError
+    from invbench.priors.normalize import Normalization
+
+    domain = task_domain(env)
+    if domain is None:
+        return f"no diffusion prior domain for task family {task_family(env)!r}"
+    try:
+        manifest = prior_manifest(spec)
+        norm = Normalization.from_dict(manifest["normalization"])
+    except (PriorCheckpointError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        return f"no trained prior checkpoint {spec!r} is installed ({e}); {_train_hint(spec)}"
+    if norm.domain != domain:
+        return f"prior {spec!r} is for domain {norm.domain!r}, the task is {domain!r}"
+    shape = tuple(env.unwrapped.field_shape[-2:])
+    ph, pw = norm.field_shape
+    if shape == (ph, pw):
+        return None
+    if allow_wider and shape[0] == ph and shape[1] > pw:
+        return None
+    return f"prior {spec!r} covers {ph} x {pw} fields, the task's are {shape[0]} x {shape[1]}"
+
+
+def mean_l1_misfit(pred: torch.Tensor, observed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute misfit over the observed entries (``nn.L1Loss`` restricted to recorded traces)."""
+    w = torch.broadcast_to(mask, observed.shape).to(pred.dtype)
+    return ((pred - observed).abs() * w).sum() / w.sum().clamp_min(1.0)
+
+
+def predicted_data(env: gym.Env, field: torch.Tensor) -> torch.Tensor:
+    """Counted forward solve of ``(1, 1, H, W)`` physical field(s), with the task's data transform."""
+    base = env.unwrapped
+    pred = base.operator(field.to(base.device))
+    return base._transform_data(pred)
+
+
+def data_terms(env: gym.Env, field: torch.Tensor, kind: str) -> tuple[torch.Tensor, float]:
+    """The data loss of one field (``mean_l1`` or the task's relative misfit) and the relative misfit."""
+    base = env.unwrapped
+    inst = base.instance
+    pred = predicted_data(env, field)[0]
+    rel = relative_misfit(pred, inst.observed, kind=base.misfit_kind, mask=inst.mask)
+    if kind == "mean_l1":
+        return mean_l1_misfit(pred, inst.observed, inst.mask), float(rel.detach())
+    if kind == "task":
+        return rel, float(rel.detach())
+    raise ValueError(f"data_loss must be one of {DATA_LOSSES}, got {kind!r}")
+
+
+def solver_generator(env: gym.Env, device: torch.device) -> torch.Generator:
+    """A torch generator seeded from the environment's ``np_random`` (seeded by ``reset(seed=...)``)."""
+    seed = int(env.unwrapped.np_random.integers(0, 2**62))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+class PriorSolver(Solver):
+    """A solver that uses a :class:`~invbench.priors.prior.DiffusionPrior` (loaded in :meth:`setup`)."""
+
+    families: ClassVar[tuple[str, ...] | None] = ("fwi", "darcy")
+    allow_wider: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.prior: Any = None
+        self._prior_spec: str | None = None
+
+    def resolve_params(self, env: gym.Env) -> dict[str, Any]:
+        """As :meth:`Solver.resolve_params`, with ``prior="auto"`` replaced by the domain's shipped name."""
+        params = super().resolve_params(env)
+        self.params["prior"] = params["prior"] = resolve_prior_spec(params["prior"], env)
+        return params
+
+    def applies_to(self, env: gym.Env) -> str | None:
+        """Skip tasks outside FWI/Darcy, and tasks whose prior is missing or does not fit."""
+        reason = super().applies_to(env)
+        if reason is not None:
+            return reason
+        spec = resolve_prior_spec(self.params.get("prior", "auto"), env)
+        return prior_skip_reason(spec, env, allow_wider=self.allow_wider)
+
+    def setup(self, env: gym.Env) -> None:
+        """Load the prior (once per checkpoint) onto the environment's device."""
+        super().setup(env)
+        from invbench.priors.checkpoint import load_prior
+
+        spec = self.params["prior"]
+        reason = prior_skip_reason(spec, env, allow_wider=self.allow_wider)
+        if reason is not None:
+            raise ValueError(f"{self.name}: {reason}")
+        if self.prior is None or self._prior_spec != spec:
+            self.prior = load_prior(spec, device=env.unwrapped.device)
+            self._prior_spec = spec
+
+    def checkpoint_hashes(self) -> dict[str, str]:
+        """``{checkpoint name: sha256}`` of the loaded prior (recorded by the harness)."""
+        if self.prior is None:
+            return {}
+        m = self.prior.manifest
+        return {str(m.get("name", self._prior_spec)): str(m.get("weights", {}).get("sha256", ""))}
+
+    def _require_prior(self, env: gym.Env) -> Any:
+        if self.prior is None or self._prior_spec != self.params.get("prior"):
+            self.setup(env)
+        return self.prior
+
+
+# --------------------------------------------------------------------------- RED-DiffEq
+
+
+def time_weight(prior: Any, t: int) -> float:
+    """``w(t) = sqrt((1 - abar_t) / abar_t)`` (the released ``use_time_weight`` option)."""
+    ab = float(prior.alpha_bar(int(t)))
+    return math.sqrt((1.0 - ab) / ab)
+
+
+def red_regularizer(
+    prior: Any, x: torch.Tensor, t: int, eps: torch.Tensor, *, weight: float = 1.0
+) -> torch.Tensor:
+    """RED-DiffEq's regulariser ``mean(w * stopgrad(eps_hat - eps) * x)`` of ``x`` (model units).
+
+    ``eps_hat`` is the noise re-derived from the prior's clipped ``x0`` prediction at
+    ``x_t = sqrt(abar_t) x + sqrt(1 - abar_t) eps``. Its gradient with respect to ``x`` is
+    ``w (eps_hat - eps) / x.numel()``; no gradient flows through the network.
+    """
+    with torch.no_grad():
+        x_t = prior.add_noise(x.detach(), eps, t)
+        x0 = prior.x0(x_t, t, clip=True)
+        eps_hat = prior.eps_from_x0(x_t, x0, t)
+        g = weight * (eps_hat - eps)
+    return (g * x).mean()
+
+
+class REDDiffEq(PriorSolver):
+    """RED-DiffEq (Shan et al. 2025): Adam on data misfit + λ · diffusion-denoising regulariser."""
+
+    name: ClassVar[str] = "red-diffeq"
+    allow_wider: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {
+        "prior": "auto",
+        "lr": 0.03,
+        "iterations": 300,
+        "lam": 0.75,
+        "sigma_x0": 1e-4,
+        "time_weight": False,
+        "t_schedule": "random",
+        "data_loss": "mean_l1",
+        "window_overlap": 0.5,
+    }
+    family_defaults: ClassVar[dict[str, dict[str, Any]]] = {"darcy": {"data_loss": "task"}}
+
+    def _timestep(self, it: int, iterations: int, gen: torch.Generator, n_t: int) -> int:
+        schedule = self.params["t_schedule"]
+        if schedule == "random":
+            return int(torch.randint(0, n_t, (1,), generator=gen, device=gen.device).item())
+        if schedule == "descending":
+            frac = (it - 1) / max(iterations - 1, 1)
+            return round((n_t - 1) * (1.0 - frac))
+        raise ValueError(f"{self.name}: t_schedule must be one of {T_SCHEDULES}, got {schedule!r}")
+
+    def regularizer(self, x: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:
+        """The (weighted) regulariser of the padded variable ``x``; windows when wider than the prior."""
+        prior = self.prior
+        w = time_weight(prior, t) if self.params["time_weight"] else 1.0
+        if tuple(x.shape[-2:]) == tuple(prior.model_shape):
+            return red_regularizer(prior, x, t, eps, weight=w)
+        from solvers.windows import windowed_regularizer
+
+        return windowed_regularizer(prior, x, t, eps, weight=w, overlap=float(self.params["window_overlap"]))
+
+    def _to_model(self, field: np.ndarray) -> torch.Tensor:
+        """Physical ``(1, H, W)`` -> model units ``(1, 1, H', W'')`` (wide fields padded like the prior)."""
+        norm = self.prior.normalization
+        x = (
+            torch.as_tensor(field, dtype=torch.float32, device=self.prior.device)[None] - norm.center
+        ) / norm.scale
+        if norm.pad:
+            x = torch.nn.functional.pad(x, (norm.pad,) * 4, mode="constant", value=norm.pad_value)
+        return x
+
+    def _to_physical(self, x: torch.Tensor) -> torch.Tensor:
+        norm = self.prior.normalization
+        p = norm.pad
+        if p:
+            x = x[..., p:-p, p:-p]
+        return x * norm.scale + norm.center
+
+    def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
+        """Run RED-DiffEq until the iteration count or the PDE-solve budget is reached."""
+        self.resolve_params(env)
+        prior = self._require_prior(env)
+        base = env.unwrapped
+        p = self.params
+        if p["data_loss"] not in DATA_LOSSES:
+            raise ValueError(f"{self.name}: data_loss must be one of {DATA_LOSSES}, got {p['data_loss']!r}")
+        norm = prior.normalization
+        lo = max(-1.0, (base.field_low - norm.center) / norm.scale)
+        hi = min(1.0, (base.field_high - norm.center) / norm.scale)
+        gen = solver_generator(env, prior.device)
+        mu = self._to_model(base.instance.initial).clamp(lo, hi).requires_grad_(True)
+        iterations = int(p["iterations"])
+        lam, sigma_x0 = float(p["lam"]), float(p["sigma_x0"])
+        opt = torch.optim.Adam([mu], lr=float(p["lr"]))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(iterations, 1))
+        n_t = int(prior.num_train_timesteps)
+        for it in range(1, iterations + 1):
+            if base.counter.remaining < 2:
+                break
+            noise = torch.randn(mu.shape, generator=gen, device=gen.device, dtype=mu.dtype)
+            x = mu + sigma_x0 * noise
+            field = self._to_physical(x).clamp(base.field_low, base.field_high)
+            data, rel = data_terms(env, field, p["data_loss"])
+            t = self._timestep(it, iterations, gen, n_t)
+            eps = torch.randn(mu.shape, generator=gen, device=gen.device, dtype=mu.dtype)
+            reg = self.regularizer(x, t, eps)
+            loss = data.to(mu.device) + lam * reg
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                mu.clamp_(lo, hi)
+            if callback is not None:
+                info = {
+                    **base._info(),
+                    "data_loss": float(data.detach()),
+                    "regularizer": float(reg.detach()),
+                    "t": t,
+                }
+                callback(Progress(iteration=it, misfit=rel, info=info))
+        with torch.no_grad():
+            estimate = self._to_physical(mu.detach())[0].cpu().numpy().astype(np.float32)
+        return np.clip(estimate, base.field_low, base.field_high)
