@@ -12,6 +12,7 @@ same optimiser runs on the task's normalised field (``env.unwrapped.field_center
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -19,6 +20,70 @@ import numpy as np
 import torch
 
 from invbench.solver import Progress, ProgressCallback, Solver
+
+Penalty = Callable[[torch.Tensor], torch.Tensor]
+
+
+def adam_inversion(
+    env: gym.Env,
+    *,
+    lr: float,
+    iterations: int,
+    penalty: Penalty | None = None,
+    lam: float = 0.0,
+    callback: ProgressCallback | None = None,
+) -> np.ndarray:
+    """Adam on ``J(m) + lam * penalty(mu)`` in normalised units; the loop every Adam baseline shares.
+
+    ``mu = (m - field_center) / field_scale`` starts from the environment's initial model; each
+    iteration asks ``env.step`` for the misfit gradient (one forward and one adjoint solve), adds the
+    gradient of ``lam * penalty(mu)`` (computed here, no PDE solve), takes an Adam step, anneals the
+    learning rate (cosine over ``iterations``) and clamps ``mu`` to the task's range. It stops at
+    ``iterations``, when the budget cannot pay for another step, or when the environment truncates.
+
+    Args:
+        env: The environment, reset to the instance to solve.
+        lr: Adam's initial learning rate.
+        iterations: Iterations (also the cosine annealing period).
+        penalty: Regulariser of the normalised field; ``None`` for plain gradient inversion.
+        lam: Weight of ``penalty`` against the environment's relative misfit.
+        callback: Called after every iteration (the regulariser's value is added to ``info``).
+
+    Returns:
+        The final estimate in physical units, clipped to the task's range.
+    """
+    base = env.unwrapped
+    c, s = float(base.field_center), float(base.field_scale)
+    lo, hi = (base.field_low - c) / s, (base.field_high - c) / s
+    mu = torch.tensor((base.instance.initial - c) / s, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([mu], lr=float(lr))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(int(iterations), 1))
+    for it in range(1, int(iterations) + 1):
+        if base.counter.remaining < 2:
+            break
+        action = (mu.detach().numpy() * s + c).astype(np.float32)
+        obs, _, _, truncated, info = env.step(action)
+        opt.zero_grad()
+        grad = torch.from_numpy(obs["gradient"].astype(np.float64) * s)
+        reg = None
+        if penalty is not None:
+            reg = lam * penalty(mu)
+            reg.backward()
+            assert mu.grad is not None
+            grad = grad + mu.grad
+        mu.grad = grad
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            mu.clamp_(lo, hi)
+        if callback is not None:
+            if reg is not None:
+                info = {**info, "regularizer": float(reg.detach())}
+            callback(Progress(iteration=it, misfit=float(obs["misfit"][0]), info=info))
+        if truncated:
+            break
+    estimate = (mu.detach().numpy() * s + c).astype(np.float32)
+    return np.clip(estimate, base.field_low, base.field_high)
 
 
 class AdamFWI(Solver):
@@ -29,28 +94,7 @@ class AdamFWI(Solver):
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Run Adam until the iteration count or the PDE-solve budget is reached."""
-        base = env.unwrapped
-        inst = base.instance
-        c, s = float(base.field_center), float(base.field_scale)
-        lo, hi = (base.field_low - c) / s, (base.field_high - c) / s
-        mu = torch.tensor((inst.initial - c) / s, dtype=torch.float64, requires_grad=True)
-        iterations = int(self.params["iterations"])
-        opt = torch.optim.Adam([mu], lr=float(self.params["lr"]))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
-        for it in range(1, iterations + 1):
-            if base.counter.remaining < 2:
-                break
-            action = (mu.detach().numpy() * s + c).astype(np.float32)
-            obs, _, _, truncated, info = env.step(action)
-            opt.zero_grad()
-            mu.grad = torch.from_numpy(obs["gradient"].astype(np.float64) * s)
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                mu.clamp_(lo, hi)
-            if callback is not None:
-                callback(Progress(iteration=it, misfit=float(obs["misfit"][0]), info=info))
-            if truncated:
-                break
-        estimate = (mu.detach().numpy() * s + c).astype(np.float32)
-        return np.clip(estimate, base.field_low, base.field_high)
+        self.resolve_params(env)
+        return adam_inversion(
+            env, lr=float(self.params["lr"]), iterations=int(self.params["iterations"]), callback=callback
+        )

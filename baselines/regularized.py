@@ -2,7 +2,8 @@
 
 Both solvers run Adam on the field in normalised units ``mu = (m - field_center) / field_scale``
 (for FWI OpenFWI's ``(v - 3000) / 1500``), with cosine annealing of the learning rate and the iterate
-clamped to the task's range after every update, exactly as the plain ``adam`` baseline; the
+clamped to the task's range after every update: the plain ``adam`` baseline's loop
+(:func:`baselines.gradient.adam_inversion`) with a penalty added; the
 gradient of the data misfit comes from ``env.step`` (one forward + one adjoint solve per
 iteration), the gradient of the regulariser is computed here (no PDE solve).
 
@@ -48,13 +49,15 @@ Defaults (one place per solver, below) and their sources:
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from invbench.solver import Progress, ProgressCallback, Solver
+from baselines.gradient import adam_inversion
+from invbench.solver import ProgressCallback, Solver
 
 REG_SCALES = ("mean", "relative")
 
@@ -91,14 +94,14 @@ def mean_data_power(observed: torch.Tensor, mask: torch.Tensor, kind: str) -> fl
     return float((w * power).sum() / w.sum().clamp_min(1.0))
 
 
-class _RegularizedAdam(Solver):
+class _RegularizedAdam(Solver, abc.ABC):
     """Adam on ``J(m) + λ_eff R(mu)``; subclasses define :meth:`penalty`."""
 
     defaults: ClassVar[dict[str, Any]] = dict(_COMMON_DEFAULTS)
 
+    @abc.abstractmethod
     def penalty(self, mu: torch.Tensor) -> torch.Tensor:
         """The regulariser ``R(mu)`` of the normalised field."""
-        raise NotImplementedError
 
     def effective_lambda(self, env: gym.Env) -> float:
         """λ against the environment's relative misfit: ``λ / D`` (``mean``) or ``λ`` (``relative``)."""
@@ -112,37 +115,16 @@ class _RegularizedAdam(Solver):
         return lam / max(mean_data_power(inst.observed, inst.mask, base.misfit_kind), 1e-30)
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
-        """Run Adam until the iteration count or the PDE-solve budget is reached."""
+        """Run Adam on the regularised objective until the iteration count or the budget is reached."""
         self.resolve_params(env)
-        base = env.unwrapped
-        c, s = float(base.field_center), float(base.field_scale)
-        lo, hi = (base.field_low - c) / s, (base.field_high - c) / s
-        lam = self.effective_lambda(env)
-        mu = torch.tensor((base.instance.initial - c) / s, dtype=torch.float64, requires_grad=True)
-        iterations = int(self.params["iterations"])
-        opt = torch.optim.Adam([mu], lr=float(self.params["lr"]))
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(iterations, 1))
-        for it in range(1, iterations + 1):
-            if base.counter.remaining < 2:
-                break
-            action = (mu.detach().numpy() * s + c).astype(np.float32)
-            obs, _, _, truncated, info = env.step(action)
-            opt.zero_grad()
-            reg = lam * self.penalty(mu)
-            reg.backward()
-            assert mu.grad is not None
-            mu.grad += torch.from_numpy(obs["gradient"].astype(np.float64) * s)
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                mu.clamp_(lo, hi)
-            if callback is not None:
-                info = {**info, "regularizer": float(reg.detach())}
-                callback(Progress(iteration=it, misfit=float(obs["misfit"][0]), info=info))
-            if truncated:
-                break
-        estimate = (mu.detach().numpy() * s + c).astype(np.float32)
-        return np.clip(estimate, base.field_low, base.field_high)
+        return adam_inversion(
+            env,
+            lr=float(self.params["lr"]),
+            iterations=int(self.params["iterations"]),
+            penalty=self.penalty,
+            lam=self.effective_lambda(env),
+            callback=callback,
+        )
 
 
 class Tikhonov(_RegularizedAdam):

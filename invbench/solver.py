@@ -20,8 +20,10 @@ from ``sys.path`` is also looked up in the current directory (as ``uvicorn modul
 
 from __future__ import annotations
 
+import abc
 import difflib
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -76,7 +78,7 @@ def task_family(env: gym.Env) -> str:
     return type(base).__name__.removesuffix("Env").lower()
 
 
-class Solver:
+class Solver(abc.ABC):
     """Base class of every invbench solver.
 
     Subclasses set ``name``, ``defaults`` (every parameter name -> its default) and implement
@@ -143,9 +145,9 @@ class Solver:
         """
         self.resolve_params(env)
 
+    @abc.abstractmethod
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Solve the instance the environment was reset to; return the final estimate."""
-        raise NotImplementedError
 
 
 def available_solvers() -> dict[str, str]:
@@ -201,4 +203,7 @@ def load_solver_class(spec: str) -> type[Solver]:
         raise ValueError(f"cannot load solver {spec!r} from {target!r}: {e}") from e
     if not (isinstance(cls, type) and issubclass(cls, Solver)):
         raise ValueError(f"{target!r} is not an invbench.solver.Solver subclass")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise ValueError(f"solver {target!r} cannot be used: it does not implement {missing}")
     return cls

@@ -29,6 +29,9 @@ class _Toy(Solver):
     defaults: ClassVar[dict] = {"lr": 0.1, "iterations": 5}
     family_defaults: ClassVar[dict] = {"darcy": {"lr": 0.5}}
 
+    def solve(self, env, *, callback=None):
+        return env.unwrapped.instance.initial
+
 
 def test_params_resolve_per_family_with_overrides_last():
     fwi = make("FWI-Tiny-v0")
@@ -57,9 +60,22 @@ def test_families_give_a_skip_reason():
         name = "fwi-only"
         families = ("fwi",)
 
+        def solve(self, env, *, callback=None):
+            return env.unwrapped.instance.initial
+
     assert _FwiOnly().applies_to(make("FWI-Tiny-v0")) is None
     reason = _FwiOnly().applies_to(make("Darcy-Tiny-v0"))
     assert reason is not None and "darcy" in reason
+
+
+def test_a_solver_without_solve_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "half_solver_mod.py").write_text(
+        "from invbench.solver import Solver\n\nclass Half(Solver):\n    name = 'half'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match="does not implement solve"):
+        load_solver_class("half_solver_mod:Half")
+    sys.modules.pop("half_solver_mod", None)
 
 
 def test_builtin_names_load_their_solvers():
@@ -98,6 +114,7 @@ def test_entry_point_solvers_are_found(repo_on_path, monkeypatch):
 def test_module_class_found_in_current_directory(tmp_path, monkeypatch):
     (tmp_path / "user_solver_mod.py").write_text(
         "from invbench.solver import Solver\n\nclass UserSolver(Solver):\n    name = 'user'\n"
+        "    def solve(self, env, *, callback=None):\n        return None\n"
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])

@@ -73,6 +73,19 @@ def test_baseline_is_deterministic(task, solver):
     assert [p.misfit for p in h1] == [p.misfit for p in h2]
 
 
+def test_adam_is_tikhonov_without_regularisation():
+    """Both run the one shared Adam loop: with lam = 0 the iterates match exactly; lam > 0 changes them."""
+    _, adam, h_adam = _solve(FWI_TINY, "adam", iterations=3)
+    env = _env(FWI_TINY)
+    h0: list = []
+    tik0 = Tikhonov(iterations=3, lam=0.0, reg_scale="relative").solve(env, callback=h0.append)
+    np.testing.assert_array_equal(adam, tik0)
+    assert [p.misfit for p in h_adam] == [p.misfit for p in h0]
+    env = _env(FWI_TINY)
+    tik = Tikhonov(iterations=3, lam=10.0, reg_scale="relative").solve(env)
+    assert np.abs(tik - adam).max() > 0
+
+
 def test_lbfgs_counts_line_search_evaluations():
     env, _, history = _solve(FWI_TINY, "lbfgs", iterations=5)
     counter = env.unwrapped.counter
