@@ -333,6 +333,7 @@ def train_prior_command(
         f"{'-' if loss is None else f'{loss:.4f}'}, {result.steps_per_second:.2f} steps/s this session"
     )
 
+
 def main() -> None:
     """Console-script entry point."""
     app()

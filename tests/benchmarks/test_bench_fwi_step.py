@@ -44,8 +44,17 @@ def test_bench_raw_deepwave(benchmark, fwi_env):
     def raw() -> np.ndarray:
         v = v0.clone().requires_grad_(True)
         out = deepwave.scalar(
-            v, acq.dx, acq.dt, source_amplitudes=amp, source_locations=src_loc, receiver_locations=rec_loc,
-            accuracy=4, pml_width=prop.pml_width, pml_freq=acq.freq, max_vel=4500.0, courant_number=courant,
+            v,
+            acq.dx,
+            acq.dt,
+            source_amplitudes=amp,
+            source_locations=src_loc,
+            receiver_locations=rec_loc,
+            accuracy=4,
+            pml_width=prop.pml_width,
+            pml_freq=acq.freq,
+            max_vel=4500.0,
+            courant_number=courant,
         )
         d = out.receiver_amplitudes[..., 1:].transpose(-1, -2)
         loss = ((d - observed) ** 2).sum() / (observed**2).sum()
