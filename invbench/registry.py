@@ -29,9 +29,26 @@ FWI_FAMILIES = (
     "Style-B",
 )
 
+ROBUSTNESS_FAMILIES = ("FlatVel-A", "CurveVel-A", "FlatFault-A", "CurveFault-A")
+"""The four families of RED-DiffEq's OpenFWI experiments; each gets degraded-data variants."""
+ROBUSTNESS_VARIANTS: dict[str, dict[str, Any]] = {
+    "Noise5": {"noise": 0.05},
+    "Noise10": {"noise": 0.10},
+    "Noise20": {"noise": 0.20},
+    "Missing14": {"missing_traces": 14},
+}
+"""Suffix -> task options. ``noise``: Gaussian, standard deviation as a fraction of the clean data's
+RMS; ``missing_traces``: receivers removed at random (the same ones for every shot, 14 of 70 = 20 %).
+A variant shares its hidden maps and initial models with the clean task, so results pair up."""
+
 # task id -> (entry point, kwargs). The defaults of the entry point fill in everything not listed.
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     **{f"{NAMESPACE}/FWI-{fam}-v0": (_FWI_ENTRY, {"family": fam}) for fam in FWI_FAMILIES},
+    **{
+        f"{NAMESPACE}/FWI-{fam}-{suffix}-v0": (_FWI_ENTRY, {"family": fam, **opts})
+        for fam in ROBUSTNESS_FAMILIES
+        for suffix, opts in ROBUSTNESS_VARIANTS.items()
+    },
     f"{NAMESPACE}/FWI-Tiny-v0": (
         _FWI_ENTRY,
         {"family": "CurveVel-A", "acquisition": "tiny", "budget": 100, "n_val": 20, "n_test": 20},

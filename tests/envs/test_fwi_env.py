@@ -29,6 +29,23 @@ def test_registry_lists_all_families():
     assert TINY in ids
 
 
+def test_robustness_variants_share_maps_and_degrade_the_data():
+    clean = invbench.make("FWI-FlatVel-A-v0", observed_solver="deepwave")
+    noisy = invbench.make("FWI-FlatVel-A-Noise10-v0", observed_solver="deepwave")
+    holed = invbench.make("FWI-FlatVel-A-Missing14-v0", observed_solver="deepwave")
+    (oc, _), (on, _), (oh, _) = (_reset(e, 2) for e in (clean, noisy, holed))
+    for o in (on, oh):
+        np.testing.assert_array_equal(o["initial_model"], oc["initial_model"])
+    np.testing.assert_array_equal(noisy.unwrapped.instance.truth, clean.unwrapped.instance.truth)
+    rms = np.sqrt(np.mean(oc["observed"].astype(np.float64) ** 2))
+    resid = np.sqrt(np.mean((on["observed"].astype(np.float64) - oc["observed"]) ** 2))
+    assert resid == pytest.approx(0.10 * rms, rel=0.05)
+    assert int((oh["mask"] == 0).sum()) == 14 and int(oc["mask"].sum()) == 70
+    missing = oh["mask"] == 0
+    assert not oh["observed"][..., missing].any()
+    np.testing.assert_array_equal(oh["observed"][..., ~missing], oc["observed"][..., ~missing])
+
+
 def test_unknown_task_lists_close_matches():
     with pytest.raises(ValueError, match="FWI-FlatVel-A-v0"):
         invbench.make("invbench/FWI-FlatVell-A-v0")
