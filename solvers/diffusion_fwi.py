@@ -129,7 +129,7 @@ class DiffusionFWI(PriorSolver):
                     mu.clamp_(lo, hi)
                 it += 1
                 if callback is not None:
-                    info = {**base._info(), "data_loss": float(data.detach()), "t": t}
+                    info = {**base.current_info(), "data_loss": float(data.detach()), "t": t}
                     callback(Progress(iteration=it, misfit=rel, info=info))
             x = mu.detach()
             with torch.no_grad():

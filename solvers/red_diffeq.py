@@ -144,7 +144,7 @@ def predicted_data(env: gym.Env, field: torch.Tensor) -> torch.Tensor:
     """Counted forward solve of ``(1, 1, H, W)`` physical field(s), with the task's data transform."""
     base = env.unwrapped
     pred = base.operator(field.to(base.device))
-    return base._transform_data(pred)
+    return base.transform_data(pred)
 
 
 def data_terms(env: gym.Env, field: torch.Tensor, kind: str) -> tuple[torch.Tensor, float]:
@@ -334,7 +334,7 @@ class REDDiffEq(PriorSolver):
                 mu.clamp_(lo, hi)
             if callback is not None:
                 info = {
-                    **base._info(),
+                    **base.current_info(),
                     "data_loss": float(data.detach()),
                     "regularizer": float(reg.detach()),
                     "t": t,

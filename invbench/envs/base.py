@@ -124,8 +124,13 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     def _simulate(self, m: torch.Tensor) -> torch.Tensor:
         """Differentiable forward model: ``(B, *field_shape)`` -> ``(B, *data_shape)``."""
 
-    def _transform_data(self, d: torch.Tensor) -> torch.Tensor:
-        """Processing applied to predicted data before the misfit (e.g. a low-cut filter)."""
+    def transform_data(self, d: torch.Tensor) -> torch.Tensor:
+        """Processing the task applies to predicted data before the misfit (e.g. a low-cut filter).
+
+        Public so that solvers computing their own misfit from :meth:`operator` compare like with
+        like: ``transform_data(operator(m))`` against ``instance.observed``. The identity here;
+        tasks override it. Differentiable, and no PDE solve.
+        """
         return d
 
     def _extra_obs(self) -> dict[str, np.ndarray]:
@@ -163,7 +168,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
             "initial_model": self._instance.initial.astype(np.float32),
         }
         obs = self._observation(self._last_model, misfit=np.inf, gradient=None)
-        return obs, self._info()
+        return obs, self.current_info()
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Evaluate a proposed field: returns its misfit, gradient and the reward ``-misfit``."""
@@ -172,7 +177,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         self._last_model = np.asarray(action, dtype=np.float32)
         obs = self._observation(self._last_model, misfit=misfit, gradient=grad)
         truncated = self.counter.remaining < 2
-        return obs, -float(misfit), False, truncated, self._info()
+        return obs, -float(misfit), False, truncated, self.current_info()
 
     # ------------------------------------------------------------------ counted physics
     @property
@@ -219,7 +224,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         pred = self.operator(m)
         if pred.dim() == len(self.data_shape):
             pred = pred.unsqueeze(0)
-        pred = self._transform_data(pred)
+        pred = self.transform_data(pred)
         inst = self.instance
         return torch.stack(
             [relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred]
@@ -256,7 +261,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         self._check_active()
         self._finalized = True
         with torch.no_grad():
-            pred = self._transform_data(self._simulate(torch.from_numpy(arr).to(self.device).unsqueeze(0)))
+            pred = self.transform_data(self._simulate(torch.from_numpy(arr).to(self.device).unsqueeze(0)))
             inst = self.instance
             misfit = float(relative_misfit(pred[0], inst.observed, kind=self.misfit_kind, mask=inst.mask))
         self.final_prediction = (pred[0] * inst.mask).cpu().numpy()
@@ -331,7 +336,11 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         obs.update(self._extra_obs())
         return obs
 
-    def _info(self) -> dict[str, Any]:
+    def current_info(self) -> dict[str, Any]:
+        """The ``info`` dict ``step`` would return now: PDE-solve counters, instance, times.
+
+        For solvers that drive :meth:`operator` directly and report progress to the harness.
+        """
         inst = self.instance
         info: dict[str, Any] = dict(self.counter.as_dict())
         info.update(split=inst.split, index=inst.index)

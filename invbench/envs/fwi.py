@@ -157,7 +157,8 @@ class FWIEnv(InverseProblemEnv):
     def _simulate(self, m: torch.Tensor) -> torch.Tensor:
         return self.propagator(m)
 
-    def _transform_data(self, d: torch.Tensor) -> torch.Tensor:
+    def transform_data(self, d: torch.Tensor) -> torch.Tensor:
+        """The task's low-cut filter (``lowcut`` Hz, zero-phase) on predicted data; identity at 0."""
         if self.options["lowcut"] > 0:
             from invbench.physics.filters import highpass
 
@@ -215,7 +216,7 @@ class FWIEnv(InverseProblemEnv):
         mask_rng = np.random.default_rng(instance_seed(self.map_key, split, index, purpose="missing"))
         mask = receiver_mask(self.acquisition.n_receivers, o["missing_traces"], mask_rng)
         obs_t = torch.from_numpy(data * mask[None, None, :]).to(self.device)
-        obs_t = self._transform_data(obs_t.unsqueeze(0))[0] * torch.from_numpy(mask).to(self.device)
+        obs_t = self.transform_data(obs_t.unsqueeze(0))[0] * torch.from_numpy(mask).to(self.device)
         init = initial_model(truth, o["initial"], sigma=o["smooth_sigma"])
         init = np.clip(init, V_MIN, V_MAX)
         return Instance(
