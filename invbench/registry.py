@@ -12,22 +12,14 @@ from typing import Any
 
 import gymnasium as gym
 
+from invbench.data.families import FAMILIES
+
 NAMESPACE = "invbench"
 _FWI_ENTRY = "invbench.envs.fwi:FWIEnv"
 _DARCY_ENTRY = "invbench.envs.darcy:DarcyEnv"
 
-FWI_FAMILIES = (
-    "FlatVel-A",
-    "FlatVel-B",
-    "CurveVel-A",
-    "CurveVel-B",
-    "FlatFault-A",
-    "FlatFault-B",
-    "CurveFault-A",
-    "CurveFault-B",
-    "Style-A",
-    "Style-B",
-)
+FWI_FAMILIES = FAMILIES
+"""The ten OpenFWI velocity families (each is a registered task)."""
 
 ROBUSTNESS_FAMILIES = ("FlatVel-A", "CurveVel-A", "FlatFault-A", "CurveFault-A")
 """The four families of RED-DiffEq's OpenFWI experiments; each gets degraded-data variants."""

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from invbench.solver import Progress, ProgressCallback
-from solvers.red_diffeq import DATA_LOSSES, PriorSolver, data_terms, solver_generator
+from solvers.red_diffeq import PriorSolver, data_terms, solver_generator
 
 
 def gaussian_smooth(g: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -77,12 +77,9 @@ class DiffusionFWI(PriorSolver):
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Run the reverse process with FWI updates until done or the budget is spent."""
-        self.resolve_params(env)
-        prior = self._require_prior(env)
+        prior = self._prepare(env)
         base = env.unwrapped
         p = self.params
-        if p["data_loss"] not in DATA_LOSSES:
-            raise ValueError(f"{self.name}: data_loss must be one of {DATA_LOSSES}, got {p['data_loss']!r}")
         t_start = min(int(p["t_start"]), prior.num_train_timesteps - 1)
         fwi_iters = max(1, int(p["fwi_iters"]))
         affordable = base.counter.remaining // (2 * fwi_iters)

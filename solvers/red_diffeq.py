@@ -211,7 +211,12 @@ class PriorSolver(Solver):
         m = self.prior.manifest
         return {str(m.get("name", self._prior_spec)): str(m.get("weights", {}).get("sha256", ""))}
 
-    def _require_prior(self, env: gym.Env) -> Any:
+    def _prepare(self, env: gym.Env) -> Any:
+        """Resolve and check the parameters, load the prior if needed, and return it."""
+        self.resolve_params(env)
+        loss = self.params.get("data_loss", DATA_LOSSES[0])
+        if loss not in DATA_LOSSES:
+            raise ValueError(f"{self.name}: data_loss must be one of {DATA_LOSSES}, got {loss!r}")
         if self.prior is None or self._prior_spec != self.params.get("prior"):
             self.setup(env)
         return self.prior
@@ -299,12 +304,9 @@ class REDDiffEq(PriorSolver):
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Run RED-DiffEq until the iteration count or the PDE-solve budget is reached."""
-        self.resolve_params(env)
-        prior = self._require_prior(env)
+        prior = self._prepare(env)
         base = env.unwrapped
         p = self.params
-        if p["data_loss"] not in DATA_LOSSES:
-            raise ValueError(f"{self.name}: data_loss must be one of {DATA_LOSSES}, got {p['data_loss']!r}")
         norm = prior.normalization
         lo = max(-1.0, (base.field_low - norm.center) / norm.scale)
         hi = min(1.0, (base.field_high - norm.center) / norm.scale)
