@@ -10,6 +10,12 @@ This is the one place where suites are declared; read it to know exactly what a 
 * ``standard``: every FWI family with 10 test instances and both Darcy tasks with 20, every
   built-in solver at its default parameters and the task's full PDE-solve budget. Meant for a GPU
   or a cluster (``--executor dask``).
+* ``red-diffeq``: the evidence for RED-DiffEq's claims (Shan et al. 2025): the four families of its
+  OpenFWI experiments, clean and degraded (:data:`invbench.registry.ROBUSTNESS_VARIANTS`: Gaussian
+  noise at three levels, missing traces), 3 test instances each, RED-DiffEq against diffusion-FWI,
+  Tikhonov, TV and plain Adam at their default budgets. 300 cells of 300+ wave-equation solves:
+  a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--instances``
+  (``scripts/robustness_table.py`` tabulates whatever has been run).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from invbench.registry import FWI_FAMILIES, NAMESPACE
+from invbench.registry import FWI_FAMILIES, NAMESPACE, ROBUSTNESS_FAMILIES, ROBUSTNESS_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,17 @@ SUITES: dict[str, Suite] = {
             TaskSet(f"{NAMESPACE}/Darcy-Bimaterial-v0", instances=20),
         ),
         examples=2,
+    ),
+    "red-diffeq": Suite(
+        name="red-diffeq",
+        description="RED-DiffEq vs baselines on 4 FWI families, clean, noisy and missing traces (3 inst.).",
+        tasks=tuple(
+            TaskSet(f"{NAMESPACE}/FWI-{family}{suffix}-v0", instances=3)
+            for family in ROBUSTNESS_FAMILIES
+            for suffix in ("", *(f"-{v}" for v in ROBUSTNESS_VARIANTS))
+        ),
+        solvers=("red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"),
+        examples=1,
     ),
 }
 

@@ -26,6 +26,17 @@ def test_standard_suite_covers_every_family():
     assert std.max_iterations is None
 
 
+def test_red_diffeq_suite_pairs_clean_and_degraded_tasks():
+    suite = get_suite("red-diffeq")
+    cells = plan_cells(suite)
+    tasks = {c.task for c in cells}
+    assert len(tasks) == 4 * 5 and all(ts.instances == 3 for ts in suite.tasks)
+    for fam in ("FlatVel-A", "CurveVel-A", "FlatFault-A", "CurveFault-A"):
+        assert {f"invbench/FWI-{fam}-v0", f"invbench/FWI-{fam}-Noise20-v0"} <= tasks
+    assert {c.solver for c in cells} == {"red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"}
+    assert len(cells) == 20 * 3 * 5
+
+
 def test_overrides_and_params():
     cells = plan_cells(
         get_suite("smoke"),

@@ -1,0 +1,197 @@
+r"""Tabulate and plot the ``red-diffeq`` suite: accuracy on clean, noisy and missing-trace data.
+
+Reads a harness results file (``invbench bench --suite red-diffeq ... --out DIR`` writes
+``DIR/results.parquet``; any slice of the suite, or the merged leaderboard, will do) and writes
+
+* a markdown table of MAE and SSIM per solver and data condition (mean ± std over every finished
+  (family, instance) of that condition, with the number of runs ``n``), the initial model given to
+  every solver as the first row;
+* a paired comparison: for each baseline, on how many (task, instance) pairs RED-DiffEq has the lower
+  MAE (pairs where both finished);
+* a figure: MAE against data condition, one line per solver, one panel per family.
+
+Only rows with status ``done`` count; cells that were not run are simply absent (``n`` says how many
+runs each mean has), never filled in. Example::
+
+    python scripts/robustness_table.py results/red-diffeq/results.parquet \
+        --out-md robustness.md --out-fig docs/figures/robustness.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from invbench.registry import ROBUSTNESS_FAMILIES, ROBUSTNESS_VARIANTS, make
+
+CLEAN = "clean"
+CONDITIONS: tuple[str, ...] = (CLEAN, *ROBUSTNESS_VARIANTS)
+INITIAL = "initial model"
+FOCUS = "red-diffeq"
+
+
+def parse_task(task_name: str) -> tuple[str, str] | None:
+    """``"FWI-FlatVel-A-Noise10"`` -> ``("FlatVel-A", "Noise10")``; ``None`` outside the suite."""
+    name = task_name.split("/")[-1].removesuffix("-v0")
+    for family in ROBUSTNESS_FAMILIES:
+        if name == f"FWI-{family}":
+            return family, CLEAN
+        for variant in ROBUSTNESS_VARIANTS:
+            if name == f"FWI-{family}-{variant}":
+                return family, variant
+    return None
+
+
+def load_rows(results: Path) -> pd.DataFrame:
+    """Finished rows of the suite's tasks: family, condition, instance, solver, mae, ssim."""
+    df = pd.read_parquet(results)
+    df = df[df["status"] == "done"]
+    parsed = df["task_name"].map(parse_task)
+    df = df[parsed.notna()].copy()
+    df["family"] = [p[0] for p in parsed[parsed.notna()]]
+    df["condition"] = [p[1] for p in parsed[parsed.notna()]]
+    out = df.rename(columns={"metric_mae": "mae", "metric_ssim": "ssim"})
+    return out[["task", "family", "condition", "instance", "solver", "mae", "ssim", "pde_solves"]]
+
+
+def initial_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Scores of the initial model for every (family, condition, instance) present in ``rows``.
+
+    The initial model is the same for every condition of a family, so this costs one environment
+    reset (and one scoring forward solve) per distinct (task, instance).
+    """
+    records = []
+    for (task, instance), grp in rows.groupby(["task", "instance"]):
+        env = make(task)
+        env.reset(seed=0, options={"split": "test", "index": int(instance)})
+        metrics = env.unwrapped.finalize(env.unwrapped.instance.initial)
+        env.close()
+        first = grp.iloc[0]
+        records.append(
+            {
+                "task": task,
+                "family": first["family"],
+                "condition": first["condition"],
+                "instance": int(instance),
+                "solver": INITIAL,
+                "mae": metrics["mae"],
+                "ssim": metrics["ssim"],
+                "pde_solves": 0,
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def _cell(values: pd.Series, fmt: str) -> str:
+    v = values.dropna().to_numpy(dtype=float)
+    if len(v) == 0:
+        return "–"
+    return f"{v.mean():{fmt}} ± {v.std():{fmt}} (n={len(v)})"
+
+
+def solver_order(rows: pd.DataFrame) -> list[str]:
+    """Initial model first, then RED-DiffEq, then the others alphabetically."""
+    names = sorted(set(rows["solver"]) - {INITIAL, FOCUS})
+    return [s for s in (INITIAL, FOCUS) if s in set(rows["solver"])] + names
+
+
+def condition_table(rows: pd.DataFrame, metric: str, fmt: str) -> str:
+    """Markdown table: solvers x conditions, ``metric`` mean ± std (n) over families and instances."""
+    conds = [c for c in CONDITIONS if c in set(rows["condition"])]
+    lines = [f"| solver | {' | '.join(conds)} |", "|---" * (len(conds) + 1) + "|"]
+    for solver in solver_order(rows):
+        sub = rows[rows["solver"] == solver]
+        cells = [_cell(sub.loc[sub["condition"] == c, metric], fmt) for c in conds]
+        lines.append(f"| {solver} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def paired_wins(rows: pd.DataFrame) -> str:
+    """Markdown lines: on how many (task, instance) pairs RED-DiffEq's MAE beats each other solver."""
+    focus = rows[rows["solver"] == FOCUS].set_index(["task", "instance"])["mae"]
+    if focus.empty:
+        return f"No finished `{FOCUS}` runs."
+    lines = []
+    for solver in solver_order(rows):
+        if solver == FOCUS:
+            continue
+        other = rows[rows["solver"] == solver].set_index(["task", "instance"])["mae"]
+        both = focus.index.intersection(other.index)
+        if len(both) == 0:
+            continue
+        wins = int((focus.loc[both] < other.loc[both]).sum())
+        lines.append(f"- `{FOCUS}` has the lower MAE than `{solver}` on {wins} of {len(both)} paired runs")
+    return "\n".join(lines)
+
+
+def markdown(rows: pd.DataFrame) -> str:
+    """The whole report: MAE and SSIM tables and the paired comparison."""
+    return "\n\n".join(
+        [
+            "MAE (velocity normalised to [-1, 1] as OpenFWI does; lower is better):",
+            condition_table(rows, "mae", ".4f"),
+            "SSIM (higher is better):",
+            condition_table(rows, "ssim", ".3f"),
+            "Paired comparison (same task, same instance):",
+            paired_wins(rows),
+        ]
+    )
+
+
+def figure(rows: pd.DataFrame, path: Path) -> None:
+    """MAE against data condition, one line per solver, one panel per family (mean over instances)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = [f for f in ROBUSTNESS_FAMILIES if f in set(rows["family"])]
+    conds = [c for c in CONDITIONS if c in set(rows["condition"])]
+    fig, axes = plt.subplots(1, len(families), figsize=(3.6 * len(families), 3.2), squeeze=False)
+    for ax, family in zip(axes[0], families, strict=True):
+        sub = rows[rows["family"] == family]
+        for solver in solver_order(rows):
+            s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
+            y = [s.get(c, np.nan) for c in conds]
+            style = "k--" if solver == INITIAL else ("-o" if solver == FOCUS else "-.")
+            ax.plot(range(len(conds)), y, style, label=solver, linewidth=2.2 if solver == FOCUS else 1.2)
+        ax.set_xticks(range(len(conds)), conds, rotation=30)
+        ax.set_title(family)
+        ax.set_ylabel("MAE")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", type=Path, help="results.parquet written by `invbench bench`")
+    ap.add_argument("--out-md", type=Path, help="write the markdown here (default: print it)")
+    ap.add_argument("--out-fig", type=Path, help="write the figure (PNG) here")
+    ap.add_argument("--no-initial", action="store_true", help="skip the initial-model row (no env resets)")
+    args = ap.parse_args(argv)
+    if not args.results.is_file():
+        raise SystemExit(f"no results file at {args.results}")
+    rows = load_rows(args.results)
+    if rows.empty:
+        raise SystemExit(f"{args.results} has no finished runs of the red-diffeq suite's tasks")
+    if not args.no_initial:
+        rows = pd.concat([initial_rows(rows), rows], ignore_index=True)
+    text = markdown(rows)
+    if args.out_md:
+        args.out_md.write_text(text + "\n")
+    else:
+        print(text)
+    if args.out_fig:
+        figure(rows, args.out_fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""scripts/robustness_table.py tabulates finished runs of the red-diffeq suite and invents none."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def script():
+    path = REPO / "scripts" / "robustness_table.py"
+    spec = importlib.util.spec_from_file_location("robustness_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(task, instance, solver, mae, status="done"):
+    return {
+        "task": f"invbench/{task}-v0",
+        "task_name": task,
+        "instance": instance,
+        "solver": solver,
+        "status": status,
+        "metric_mae": mae,
+        "metric_ssim": 1.0 - mae,
+        "pde_solves": 600,
+    }
+
+
+def test_parse_task(script):
+    assert script.parse_task("FWI-FlatVel-A") == ("FlatVel-A", "clean")
+    assert script.parse_task("FWI-CurveFault-A-Noise10") == ("CurveFault-A", "Noise10")
+    assert script.parse_task("FWI-CurveFault-A-Missing14") == ("CurveFault-A", "Missing14")
+    assert script.parse_task("FWI-Style-A") is None and script.parse_task("Darcy-GRF") is None
+
+
+def test_table_figure_and_paired_wins(script, tmp_path):
+    rows = [
+        _row("FWI-FlatVel-A", 0, "red-diffeq", 0.05),
+        _row("FWI-FlatVel-A", 1, "red-diffeq", 0.07),
+        _row("FWI-FlatVel-A", 0, "tikhonov", 0.10),
+        _row("FWI-FlatVel-A", 1, "tikhonov", 0.06),
+        _row("FWI-FlatVel-A-Noise20", 0, "red-diffeq", 0.09),
+        _row("FWI-FlatVel-A-Noise20", 0, "tikhonov", 0.20),
+        _row("FWI-FlatVel-A-Noise20", 1, "tikhonov", 0.30, status="failed"),
+        _row("Darcy-GRF", 0, "tikhonov", 0.5),
+    ]
+    path = tmp_path / "results.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    out, fig = tmp_path / "r.md", tmp_path / "r.png"
+    script.main([str(path), "--no-initial", "--out-md", str(out), "--out-fig", str(fig)])
+    text = out.read_text()
+    red = next(line for line in text.splitlines() if line.startswith("| red-diffeq") and "±" in line)
+    assert "0.0600 ± 0.0100 (n=2)" in red and "0.0900 ± 0.0000 (n=1)" in red
+    tik = next(line for line in text.splitlines() if line.startswith("| tikhonov") and "±" in line)
+    assert "0.2000 ± 0.0000 (n=1)" in tik  # the failed run does not count
+    assert "on 2 of 3 paired runs" in text
+    assert "Missing14" not in text  # conditions that were not run get no column
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_suite_rows_is_a_clear_error(script, tmp_path):
+    path = tmp_path / "results.parquet"
+    pd.DataFrame([_row("Darcy-GRF", 0, "tv", 0.5)]).to_parquet(path)
+    with pytest.raises(SystemExit, match="no finished runs"):
+        script.main([str(path), "--no-initial"])
+    with pytest.raises(SystemExit, match="no results file"):
+        script.main([str(tmp_path / "missing.parquet")])
