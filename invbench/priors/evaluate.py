@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -293,6 +294,61 @@ def pooled_features(fields_model_units: torch.Tensor, size: int = 8) -> np.ndarr
 
 
 @torch.no_grad()
+def draw_samples(
+    prior: Any,
+    n: int,
+    *,
+    steps: int = 50,
+    eta: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Draw ``n`` physical fields with DDIM in batches from one seeded generator.
+
+    Args:
+        prior: A :class:`~invbench.priors.prior.DiffusionPrior`.
+        n: Number of fields.
+        steps: DDIM steps.
+        eta: DDIM eta.
+        seed: Seed of the sampler's generator.
+        batch_size: Fields per sampling batch.
+        progress: Called with the number of fields drawn so far after each batch.
+
+    Returns:
+        ``(n, 1, H, W)`` float32 physical fields on the CPU.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    parts = []
+    for i in range(0, n, batch_size):
+        m = min(batch_size, n - i)
+        parts.append(prior.sample(m, steps=steps, eta=eta, generator=gen, units="physical").cpu())
+        if progress is not None:
+            progress(i + m)
+    return torch.cat(parts).numpy()
+
+
+def compare_fields(
+    prior: Any, fields: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor, *, seed: int = 0
+) -> dict[str, Any]:
+    """Distances of one set of physical fields to a reference set of the prior's domain and shape.
+
+    Returns:
+        ``{"stats": compare_stats(...) of the domain's per-field statistics,
+        "pooled_sliced_wasserstein": float}`` (sliced Wasserstein of the 8 x 8 pooled fields in model
+        units).
+    """
+    dom = prior.domain
+    a, r = _fields(fields)[:, None], _fields(reference)[:, None]
+    pooled_a = pooled_features(prior.to_model_units(a).cpu())
+    pooled_r = pooled_features(prior.to_model_units(r).cpu())
+    return {
+        "stats": compare_stats(field_stats(dom, a), field_stats(dom, r), seed=seed),
+        "pooled_sliced_wasserstein": sliced_wasserstein(pooled_a, pooled_r, seed=seed),
+    }
+
+
+@torch.no_grad()
 def quality_report(
     prior: Any,
     reference: np.ndarray | torch.Tensor,
@@ -302,6 +358,7 @@ def quality_report(
     eta: float = 0.0,
     seed: int = 0,
     batch_size: int = 64,
+    samples: np.ndarray | torch.Tensor | None = None,
 ) -> dict[str, Any]:
     """Sample a prior and compare it with reference (training-distribution) fields.
 
@@ -315,6 +372,8 @@ def quality_report(
         eta: DDIM eta.
         seed: Seed of the sampler and the noise of the denoising loss.
         batch_size: Fields per sampling batch.
+        samples: Samples already drawn (:func:`draw_samples` with these ``steps``, ``eta`` and
+            ``seed``); ``n_samples`` is then their number.
 
     Returns:
         ``{"domain", "n_samples", "n_reference", "denoising_loss", "stats", "stats_baseline",
@@ -325,26 +384,19 @@ def quality_report(
         raise ValueError("need at least 4 reference fields")
     half = len(ref) // 2
     ref_a, ref_b = ref[:half], ref[half:]
-    gen = torch.Generator().manual_seed(int(seed))
-    parts = []
-    for i in range(0, n_samples, batch_size):
-        m = min(batch_size, n_samples - i)
-        parts.append(prior.sample(m, steps=steps, eta=eta, generator=gen, units="physical").cpu())
-    samples = torch.cat(parts).numpy()
-    dom = prior.domain
-    s_stats, a_stats, b_stats = field_stats(dom, samples), field_stats(dom, ref_a), field_stats(dom, ref_b)
-    pooled = {
-        k: pooled_features(prior.to_model_units(x).cpu())
-        for k, x in (("s", samples), ("a", ref_a), ("b", ref_b))
-    }
+    if samples is None:
+        samples = draw_samples(prior, n_samples, steps=steps, eta=eta, seed=seed, batch_size=batch_size)
+    samples = _fields(samples)[:, None]
+    model = compare_fields(prior, samples, ref_a, seed=seed)
+    baseline = compare_fields(prior, ref_b, ref_a, seed=seed)
     return {
-        "domain": dom,
-        "n_samples": int(n_samples),
+        "domain": prior.domain,
+        "n_samples": len(samples),
         "n_reference": len(ref),
         "sampler": {"method": "ddim", "steps": steps, "eta": eta, "seed": seed},
         "denoising_loss": denoising_loss(prior, ref, seed=seed, batch_size=batch_size),
-        "stats": compare_stats(s_stats, a_stats, seed=seed),
-        "stats_baseline": compare_stats(b_stats, a_stats, seed=seed),
-        "pooled_sliced_wasserstein": sliced_wasserstein(pooled["s"], pooled["a"], seed=seed),
-        "pooled_sliced_wasserstein_baseline": sliced_wasserstein(pooled["b"], pooled["a"], seed=seed),
+        "stats": model["stats"],
+        "stats_baseline": baseline["stats"],
+        "pooled_sliced_wasserstein": model["pooled_sliced_wasserstein"],
+        "pooled_sliced_wasserstein_baseline": baseline["pooled_sliced_wasserstein"],
     }
