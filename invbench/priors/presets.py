@@ -29,9 +29,10 @@ Differences, each deliberate:
 ``lite`` is sized for a 2-core CPU (``scripts/train_lite_priors.sh``): widths 32/64/64/128, one ResNet
 block per level, attention only in the middle block (9 x 9 for FWI, 8 x 8 for Darcy), batch 16, 5,000
 steps, learning rate 4e-4 after a 200-step warm-up, EMA 0.998 per step. 2.95 M parameters, exported in
-float16: 5.9 MB per checkpoint. Measured on a shared (busy) 2-core machine with one thread: 1.95 CPU-s per
-step for FWI (72 x 72) and about 1.55 for Darcy (64 x 64); with two threads on a quiet machine (assuming
-the usual 1.6-1.8x two-thread speed-up) that is about 1.5-1.7 h for FWI and 1.2-1.4 h per Darcy prior.
+float16: 5.9 MB per checkpoint. Measured while training the shipped ``fwi-lite`` on this project's 2-core
+CPU machine: 1.1 s per step with two threads on an otherwise idle machine (2.3 s with one thread while a
+benchmark ran on the other core), so 5,000 steps take about 1.6 h for FWI (72 x 72); Darcy (64 x 64) is
+about 20 % cheaper per step.
 """
 
 from __future__ import annotations
