@@ -156,8 +156,15 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
         for solver in solver_order(rows):
             s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
             y = [s.get(c, np.nan) for c in conds]
-            style = "k--" if solver == INITIAL else ("-o" if solver == FOCUS else "-.")
-            ax.plot(range(len(conds)), y, style, label=solver, linewidth=2.2 if solver == FOCUS else 1.2)
+            style = "k--x" if solver == INITIAL else ("-o" if solver == FOCUS else "-.s")
+            ax.plot(
+                range(len(conds)),
+                y,
+                style,
+                label=solver,
+                linewidth=2.2 if solver == FOCUS else 1.2,
+                markersize=8 if solver == FOCUS else 5,
+            )
         ax.set_xticks(range(len(conds)), conds, rotation=30)
         ax.set_title(family)
         ax.set_ylabel("MAE")
