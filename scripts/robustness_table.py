@@ -20,6 +20,7 @@ runs each mean has), never filled in. Example::
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,31 @@ def load_rows(results: Path) -> pd.DataFrame:
     df["family"] = [p[0] for p in parsed[parsed.notna()]]
     df["condition"] = [p[1] for p in parsed[parsed.notna()]]
     out = df.rename(columns={"metric_mae": "mae", "metric_ssim": "ssim"})
+    if "params" in out.columns:
+        out["solver"] = label_variants(out)
     return out[["task", "family", "condition", "instance", "solver", "mae", "ssim", "pde_solves"]]
+
+
+def label_variants(df: pd.DataFrame) -> pd.Series:
+    """Solver labels that tell parameter variants apart: ``red-diffeq (lam=0)`` beside ``(lam=0.75)``.
+
+    A solver run with a single parameter set keeps its plain name; otherwise each row's label lists
+    the parameters whose values differ between that solver's rows.
+    """
+    labels = df["solver"].astype(str).copy()
+    for solver, grp in df.groupby("solver"):
+        params = grp["params"].map(lambda p: json.loads(p) if isinstance(p, str) and p else {})
+        keys = sorted({k for p in params for k in p})
+        varying = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in params}) > 1]
+        if varying:
+            labels[grp.index] = [
+                f"{solver} ({', '.join(f'{k}={p.get(k)}' for k in varying)})" for p in params
+            ]
+    return labels
+
+
+def _is_focus(label: str) -> bool:
+    return label == FOCUS or label.startswith(f"{FOCUS} (")
 
 
 def initial_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +118,11 @@ def _cell(values: pd.Series, fmt: str) -> str:
 
 
 def solver_order(rows: pd.DataFrame) -> list[str]:
-    """Initial model first, then RED-DiffEq, then the others alphabetically."""
-    names = sorted(set(rows["solver"]) - {INITIAL, FOCUS})
-    return [s for s in (INITIAL, FOCUS) if s in set(rows["solver"])] + names
+    """Initial model first, then RED-DiffEq (each variant), then the others alphabetically."""
+    present = set(rows["solver"])
+    focus = sorted(s for s in present if _is_focus(s))
+    others = sorted(present - {INITIAL} - set(focus))
+    return [INITIAL] * (INITIAL in present) + focus + others
 
 
 def condition_table(rows: pd.DataFrame, metric: str, fmt: str) -> str:
@@ -110,20 +137,24 @@ def condition_table(rows: pd.DataFrame, metric: str, fmt: str) -> str:
 
 
 def paired_wins(rows: pd.DataFrame) -> str:
-    """Markdown lines: on how many (task, instance) pairs RED-DiffEq's MAE beats each other solver."""
-    focus = rows[rows["solver"] == FOCUS].set_index(["task", "instance"])["mae"]
-    if focus.empty:
+    """Markdown lines: on how many (task, instance) pairs each RED-DiffEq variant beats each other solver."""
+    order = solver_order(rows)
+    focus_labels = [s for s in order if _is_focus(s)]
+    if not focus_labels:
         return f"No finished `{FOCUS}` runs."
     lines = []
-    for solver in solver_order(rows):
-        if solver == FOCUS:
-            continue
-        other = rows[rows["solver"] == solver].set_index(["task", "instance"])["mae"]
-        both = focus.index.intersection(other.index)
-        if len(both) == 0:
-            continue
-        wins = int((focus.loc[both] < other.loc[both]).sum())
-        lines.append(f"- `{FOCUS}` has the lower MAE than `{solver}` on {wins} of {len(both)} paired runs")
+    for label in focus_labels:
+        focus = rows[rows["solver"] == label].set_index(["task", "instance"])["mae"]
+        for solver in order:
+            if _is_focus(solver):
+                continue
+            other = rows[rows["solver"] == solver].set_index(["task", "instance"])["mae"]
+            both = focus.index.intersection(other.index)
+            if len(both) == 0:
+                continue
+            wins = int((focus.loc[both] < other.loc[both]).sum())
+            n = len(both)
+            lines.append(f"- `{label}` has the lower MAE than `{solver}` on {wins} of {n} paired runs")
     return "\n".join(lines)
 
 
@@ -156,14 +187,15 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
         for solver in solver_order(rows):
             s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
             y = [s.get(c, np.nan) for c in conds]
-            style = "k--x" if solver == INITIAL else ("-o" if solver == FOCUS else "-.s")
+            focus = _is_focus(solver)
+            style = "k--x" if solver == INITIAL else ("-o" if focus else "-.s")
             ax.plot(
                 range(len(conds)),
                 y,
                 style,
                 label=solver,
-                linewidth=2.2 if solver == FOCUS else 1.2,
-                markersize=8 if solver == FOCUS else 5,
+                linewidth=2.2 if focus else 1.2,
+                markersize=8 if focus else 5,
             )
         ax.set_xticks(range(len(conds)), conds, rotation=30)
         ax.set_title(family)

@@ -63,6 +63,23 @@ def test_table_figure_and_paired_wins(script, tmp_path):
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_parameter_variants_get_their_own_rows(script, tmp_path):
+    rows = [
+        {**_row("FWI-CurveVel-A", 0, "red-diffeq", 0.04), "params": '{"lam": 0.75, "lr": 0.03}'},
+        {**_row("FWI-CurveVel-A", 0, "red-diffeq", 0.06), "params": '{"lam": 0, "lr": 0.03}'},
+        {**_row("FWI-CurveVel-A", 0, "tv", 0.05), "params": '{"lam": 0.01}'},
+    ]
+    path = tmp_path / "results.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    out = tmp_path / "r.md"
+    script.main([str(path), "--no-initial", "--out-md", str(out)])
+    text = out.read_text()
+    assert "| red-diffeq (lam=0.75) | 0.0400" in text and "| red-diffeq (lam=0) | 0.0600" in text
+    assert "| tv | 0.0500" in text
+    assert "`red-diffeq (lam=0)` has the lower MAE than `tv` on 0 of 1" in text
+    assert "`red-diffeq (lam=0.75)` has the lower MAE than `tv` on 1 of 1" in text
+
+
 def test_no_suite_rows_is_a_clear_error(script, tmp_path):
     path = tmp_path / "results.parquet"
     pd.DataFrame([_row("Darcy-GRF", 0, "tv", 0.5)]).to_parquet(path)
