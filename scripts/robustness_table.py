@@ -181,7 +181,7 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
 
     families = [f for f in ROBUSTNESS_FAMILIES if f in set(rows["family"])]
     conds = [c for c in CONDITIONS if c in set(rows["condition"])]
-    fig, axes = plt.subplots(1, len(families), figsize=(3.6 * len(families), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(families), figsize=(3.6 * len(families) + 1.8, 3.2), squeeze=False)
     for ax, family in zip(axes[0], families, strict=True):
         sub = rows[rows["family"] == family]
         for solver in solver_order(rows):
@@ -201,8 +201,9 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
         ax.set_title(family)
         ax.set_ylabel("MAE")
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center right")
+    fig.tight_layout(rect=(0, 0, 0.84, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
