@@ -6,6 +6,7 @@ import pytest
 import torch
 from diffusers import UNet2DModel
 
+from invbench.priors.checkpoint import write_checkpoint
 from invbench.priors.normalize import normalization_for
 from invbench.priors.presets import Preset, ScheduleSpec, TrainSpec, UNetSpec
 from invbench.priors.prior import DiffusionPrior
@@ -33,6 +34,24 @@ def tiny_prior(domain: str = "darcy-grf", shape: tuple[int, int] = (16, 16), see
     torch.manual_seed(seed)
     unet = UNet2DModel(**TINY_UNET.diffusers_config(norm.model_shape))
     return DiffusionPrior(unet, norm, ScheduleSpec())
+
+
+def write_tiny_checkpoint(
+    path, *, domain="darcy-grf", shape=(16, 16), seed=0, steps=0, dtype="float32"
+) -> tuple[DiffusionPrior, dict]:
+    """Write a tiny prior as a checkpoint at ``path`` (``NAME.safetensors``); return it and its manifest."""
+    prior = tiny_prior(domain, shape, seed=seed)
+    manifest = write_checkpoint(
+        path,
+        prior.unet.state_dict(),
+        name=path.stem,
+        architecture_config=TINY_UNET.diffusers_config(prior.model_shape),
+        normalization=prior.normalization,
+        schedule=ScheduleSpec(),
+        training={"preset": "tiny", "steps": steps, "final_loss": None},
+        dtype=dtype,
+    )
+    return prior, manifest
 
 
 @pytest.fixture

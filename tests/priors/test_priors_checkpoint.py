@@ -6,25 +6,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from invbench.priors import checkpoint as ckpt
-from invbench.priors.checkpoint import PriorCheckpointError, load_prior, sha256_file, write_checkpoint
-from invbench.priors.presets import ScheduleSpec
+from invbench.priors.checkpoint import PriorCheckpointError, load_prior, sha256_file
 
-from .conftest import TINY_UNET, tiny_prior
+from .conftest import write_tiny_checkpoint
 
 
 def _write(tmp_path, name="p", dtype="float32"):
-    prior = tiny_prior("darcy-grf", seed=3)
     path = tmp_path / f"{name}.safetensors"
-    manifest = write_checkpoint(
-        path,
-        prior.unet.state_dict(),
-        name=name,
-        architecture_config=TINY_UNET.diffusers_config(prior.model_shape),
-        normalization=prior.normalization,
-        schedule=ScheduleSpec(),
-        training={"preset": "tiny", "steps": 0, "final_loss": None},
-        dtype=dtype,
-    )
+    prior, manifest = write_tiny_checkpoint(path, seed=3, dtype=dtype)
     return prior, path, manifest
 
 

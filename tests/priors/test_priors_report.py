@@ -7,9 +7,7 @@ from typer.testing import CliRunner
 
 from invbench.cli import app
 from invbench.data.openfwi import DataFileError
-from invbench.priors.checkpoint import write_checkpoint
 from invbench.priors.evaluate import draw_samples, fwi_map_stats, heldout_fields
-from invbench.priors.presets import ScheduleSpec
 from invbench.priors.report import (
     prior_report,
     real_openfwi_maps,
@@ -19,7 +17,7 @@ from invbench.priors.report import (
 )
 from tests.conftest import SHARED_OPENFWI
 
-from .conftest import TINY_UNET, tiny_prior
+from .conftest import tiny_prior, write_tiny_checkpoint
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TINY = {"n_samples": 4, "n_reference": 8, "steps": 2}
@@ -157,17 +155,8 @@ def _said(res):
 
 
 def _checkpoint(tmp_path, domain="darcy-grf", shape=(16, 16), name="tiny-grf"):
-    prior = tiny_prior(domain, shape, seed=2)
     path = tmp_path / f"{name}.safetensors"
-    write_checkpoint(
-        path,
-        prior.unet.state_dict(),
-        name=name,
-        architecture_config=TINY_UNET.diffusers_config(prior.model_shape),
-        normalization=prior.normalization,
-        schedule=ScheduleSpec(),
-        training={"preset": "tiny", "steps": 3, "final_loss": None},
-    )
+    write_tiny_checkpoint(path, domain=domain, shape=shape, seed=2, steps=3)
     return path
 
 
