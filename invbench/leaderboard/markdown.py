@@ -36,6 +36,7 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
         "|" + "---|" * (6 + len(metrics)),
     ]
     skipped = []
+    params = []
     for _, r in summary.iterrows():
         if r["scored"] == 0 and r["cells"] > 0 and str(r["status"]).startswith("skipped"):
             skipped.append(f"- {r['solver']}: {r['reason'] or 'skipped'}")
@@ -51,8 +52,11 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
             mean_std(r["wall_time_mean"], r["wall_time_std"]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+        params.append(f"- {r['solver']} `{r['params_hash']}`: `{r.get('params', '')}`")
         if r["scored"] < r["cells"]:
             skipped.append(f"- {r['solver']} ({r['status']}): {r['reason']}")
+    if params:
+        lines += ["", "Parameters (as resolved for this task):", "", *params]
     if skipped:
         lines += ["", "Not scored:", "", *skipped]
     return "\n".join(lines) + "\n"

@@ -32,6 +32,8 @@ def test_build_writes_readme_and_self_contained_page(bench_dir, tmp_path):
     assert re.search(r"\| 1 \| \*\*\w+\*\* \|", readme)
     assert " ± " in readme  # two instances: a spread
     assert "multiscale:" in readme.split("## invbench/Darcy-Tiny-v0")[1]  # skipped, with its reason
+    assert "Parameters (as resolved for this task):" in readme
+    assert re.search(r"- adam `\w+`: `\{.*\"iterations\":", readme)  # each hash spelled out
     html = paths["html"].read_text()
     assert DATA_MARK not in html
     # self-contained: no external scripts, styles or images
