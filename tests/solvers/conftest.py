@@ -49,3 +49,21 @@ def tiny_env(budget: int = 100, **kwargs: object) -> gym.Env:
     env = gym.make("invbench/FWI-Tiny-v0", budget=budget, **FAST_FWI, **kwargs)
     env.reset(seed=0, options={"index": 1})
     return env
+
+
+def solve_tiny(
+    solver_cls: type, prior: object, *, seed: int = 0, budget: int = 100, **params: object
+) -> tuple:
+    """Set up ``solver_cls(prior=prior, **params)`` on FWI-Tiny #1 and solve it.
+
+    Returns:
+        The environment, the solver, its estimate and its list of progress reports.
+    """
+    env = tiny_env(budget=budget)
+    env.reset(seed=seed, options={"index": 1})
+    solver = solver_cls(prior=str(prior), **params)
+    assert solver.applies_to(env) is None
+    solver.setup(env)
+    progress: list = []
+    est = solver.solve(env, callback=progress.append)
+    return env, solver, est, progress

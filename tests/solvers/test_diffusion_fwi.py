@@ -10,18 +10,12 @@ from invbench.registry import make
 from invbench.solver import load_solver_class
 from solvers.diffusion_fwi import DiffusionFWI, gaussian_smooth, reverse_timesteps
 
-from .conftest import tiny_env
+from .conftest import solve_tiny
 
 
 def _solve(prior, seed=0, budget=40, **params):
-    env = tiny_env(budget=budget)
-    env.reset(seed=seed, options={"index": 1})
-    solver = DiffusionFWI(prior=str(prior), **params)
-    assert solver.applies_to(env) is None
-    solver.setup(env)
-    ts = []
-    est = solver.solve(env, callback=lambda p: ts.append((p.info["t"], p.misfit)))
-    return env, est, ts
+    env, _, est, progress = solve_tiny(DiffusionFWI, prior, seed=seed, budget=budget, **params)
+    return env, est, [(p.info["t"], p.misfit) for p in progress]
 
 
 def test_registered_and_skips():

@@ -14,18 +14,12 @@ from invbench.solver import load_solver_class
 from solvers.red_diffeq import REDDiffEq, red_regularizer, time_weight
 from solvers.windows import window_starts, windowed_regularizer
 
-from .conftest import FAST_FWI, tiny_env
+from .conftest import FAST_FWI, solve_tiny, tiny_env
 
 
 def _solve(prior, seed=0, budget=100, **params):
-    env = tiny_env(budget=budget)
-    env.reset(seed=seed, options={"index": 1})
-    solver = REDDiffEq(prior=str(prior), **params)
-    assert solver.applies_to(env) is None
-    solver.setup(env)
-    misfits = []
-    est = solver.solve(env, callback=lambda p: misfits.append(p.misfit))
-    return env, solver, est, misfits
+    env, solver, est, progress = solve_tiny(REDDiffEq, prior, seed=seed, budget=budget, **params)
+    return env, solver, est, [p.misfit for p in progress]
 
 
 def test_registered_and_named():
