@@ -4,10 +4,14 @@ Defaults follow the plain-FWI baseline released with RED-DiffEq (Shan et al. 202
 field in normalised units (for FWI OpenFWI's ``(v - 3000) / 1500``) with learning rate 0.03,
 cosine annealing of the learning rate over 300 iterations, the iterate clamped to the task's range
 after every update, and the environment's initial model (sigma = 10 smoothed for FWI). The misfit
-(L2 or L1) is the task's. The environment reports the gradient of the *relative* misfit;
-RED-DiffEq minimises the mean misfit, which differs by a constant factor, and Adam's update is
-invariant to such a factor (up to its epsilon), so the iterates match. On other tasks (Darcy) the
-same optimiser runs on the task's normalised field (``env.unwrapped.field_center/field_scale``).
+is the task's by default (``data_loss="task"``): the environment reports the gradient of the
+*relative* misfit; RED-DiffEq minimises the mean misfit, which differs by a constant factor, and Adam's
+update is invariant to such a factor (up to its epsilon), so for the same norm the iterates match.
+RED-DiffEq's released code minimises the mean *L1* misfit for every method (``red_diffeq/core/losses.py``);
+``data_loss="mean_l1"`` does the same here, through the environment's counted operator
+(:mod:`invbench.data_loss`), so its baselines can be run as released on tasks scored with L2. On other
+tasks (Darcy) the same optimiser runs on the task's normalised field
+(``env.unwrapped.field_center/field_scale``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from invbench.data_loss import check_data_loss, data_terms
 from invbench.solver import Progress, ProgressCallback, Solver
 
 Penalty = Callable[[torch.Tensor], torch.Tensor]
@@ -31,12 +36,14 @@ def adam_inversion(
     iterations: int,
     penalty: Penalty | None = None,
     lam: float = 0.0,
+    data_loss: str = "task",
     callback: ProgressCallback | None = None,
 ) -> np.ndarray:
     """Adam on ``J(m) + lam * penalty(mu)`` in normalised units; the loop every Adam baseline shares.
 
     ``mu = (m - field_center) / field_scale`` starts from the environment's initial model; each
-    iteration asks ``env.step`` for the misfit gradient (one forward and one adjoint solve), adds the
+    iteration gets the data loss's gradient (one forward and one adjoint solve: from ``env.step`` for
+    the task's misfit, or by backpropagating through the counted operator for ``mean_l1``), adds the
     gradient of ``lam * penalty(mu)`` (computed here, no PDE solve), takes an Adam step, anneals the
     learning rate (cosine over ``iterations``) and clamps ``mu`` to the task's range. It stops at
     ``iterations``, when the budget cannot pay for another step, or when the environment truncates.
@@ -46,12 +53,18 @@ def adam_inversion(
         lr: Adam's initial learning rate.
         iterations: Iterations (also the cosine annealing period).
         penalty: Regulariser of the normalised field; ``None`` for plain gradient inversion.
-        lam: Weight of ``penalty`` against the environment's relative misfit.
+        lam: Weight of ``penalty`` against the data loss.
+        data_loss: ``"task"`` (the relative misfit ``env.step`` reports) or ``"mean_l1"`` (see
+            :mod:`invbench.data_loss`).
         callback: Called after every iteration (the regulariser's value is added to ``info``).
 
     Returns:
         The final estimate in physical units, clipped to the task's range.
+
+    Raises:
+        ValueError: For an unknown ``data_loss``.
     """
+    check_data_loss("adam_inversion", data_loss)
     base = env.unwrapped
     c, s = float(base.field_center), float(base.field_scale)
     lo, hi = (base.field_low - c) / s, (base.field_high - c) / s
@@ -61,17 +74,20 @@ def adam_inversion(
     for it in range(1, int(iterations) + 1):
         if base.counter.remaining < 2:
             break
-        action = (mu.detach().numpy() * s + c).astype(np.float32)
-        obs, _, _, truncated, info = env.step(action)
         opt.zero_grad()
-        grad = torch.from_numpy(obs["gradient"].astype(np.float64) * s)
+        if data_loss == "task":
+            action = (mu.detach().numpy() * s + c).astype(np.float32)
+            obs, _, _, truncated, info = env.step(action)
+            mu.grad = torch.from_numpy(obs["gradient"].astype(np.float64) * s)
+            misfit = float(obs["misfit"][0])
+        else:
+            loss, misfit = data_terms(env, (mu.to(torch.float32) * s + c)[None], data_loss)
+            loss.backward()
+            truncated, info = False, {**base.current_info(), "data_loss": float(loss.detach())}
         reg = None
         if penalty is not None:
             reg = lam * penalty(mu)
             reg.backward()
-            assert mu.grad is not None
-            grad = grad + mu.grad
-        mu.grad = grad
         opt.step()
         sched.step()
         with torch.no_grad():
@@ -79,7 +95,7 @@ def adam_inversion(
         if callback is not None:
             if reg is not None:
                 info = {**info, "regularizer": float(reg.detach())}
-            callback(Progress(iteration=it, misfit=float(obs["misfit"][0]), info=info))
+            callback(Progress(iteration=it, misfit=misfit, info=info))
         if truncated:
             break
     estimate = (mu.detach().numpy() * s + c).astype(np.float32)
@@ -90,11 +106,15 @@ class AdamFWI(Solver):
     """Unregularised gradient inversion with Adam and cosine learning-rate annealing."""
 
     name: ClassVar[str] = "adam"
-    defaults: ClassVar[dict[str, Any]] = {"lr": 0.03, "iterations": 300}
+    defaults: ClassVar[dict[str, Any]] = {"lr": 0.03, "iterations": 300, "data_loss": "task"}
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Run Adam until the iteration count or the PDE-solve budget is reached."""
         self.resolve_params(env)
         return adam_inversion(
-            env, lr=float(self.params["lr"]), iterations=int(self.params["iterations"]), callback=callback
+            env,
+            lr=float(self.params["lr"]),
+            iterations=int(self.params["iterations"]),
+            data_loss=check_data_loss(self.name, self.params["data_loss"]),
+            callback=callback,
         )

@@ -34,6 +34,11 @@ minimiser and, because Adam is invariant to a constant factor of the objective (
 (Darcy default) λ multiplies ``R`` against ``J`` directly (``D`` = 1): head data have no published
 mean-loss convention, and the relative form keeps λ independent of the data's units.
 
+With ``data_loss="mean_l1"`` the solver minimises RED-DiffEq's released objective itself, ``L + λ R``
+with the mean L1 data loss ``L`` computed through the environment's counted operator
+(:mod:`invbench.data_loss`), whatever norm the task scores with; ``reg_scale="mean"`` then applies λ
+as it is, and ``"relative"`` applies ``λ D`` (``D`` from the L1 norm), i.e. λ against ``J_L1 = L / D``.
+
 Defaults (one place per solver, below) and their sources:
 
 * FWI: lr 0.03, 300 iterations with cosine annealing to 0, λ = 0.01, mean-loss balance, the
@@ -57,11 +62,18 @@ import numpy as np
 import torch
 
 from baselines.gradient import adam_inversion
+from invbench.data_loss import check_data_loss
 from invbench.solver import ProgressCallback, Solver
 
 REG_SCALES = ("mean", "relative")
 
-_COMMON_DEFAULTS: dict[str, Any] = {"lr": 0.03, "iterations": 300, "lam": 0.01, "reg_scale": "mean"}
+_COMMON_DEFAULTS: dict[str, Any] = {
+    "lr": 0.03,
+    "iterations": 300,
+    "lam": 0.01,
+    "reg_scale": "mean",
+    "data_loss": "task",
+}
 """RED-DiffEq's released TV/Tikhonov baseline settings (see the module docstring)."""
 _DARCY_TIKHONOV: dict[str, Any] = {"lam": 0.3, "reg_scale": "relative"}
 """λ tuned on the val split of Darcy-GRF-v0 and Darcy-Bimaterial-v0 (docs/baselines.md)."""
@@ -104,14 +116,20 @@ class _RegularizedAdam(Solver, abc.ABC):
         """The regulariser ``R(mu)`` of the normalised field."""
 
     def effective_lambda(self, env: gym.Env) -> float:
-        """λ against the environment's relative misfit: ``λ / D`` (``mean``) or ``λ`` (``relative``)."""
+        """λ against the data loss.
+
+        For the task's relative misfit: ``λ / D`` (``mean``) or ``λ`` (``relative``); for the mean L1
+        loss: ``λ`` (``mean``) or ``λ D`` (``relative``).
+        """
         base = env.unwrapped
         lam, scale = float(self.params["lam"]), self.params["reg_scale"]
         if scale not in REG_SCALES:
             raise ValueError(f"{self.name}: reg_scale must be one of {REG_SCALES}, got {scale!r}")
+        inst = base.instance
+        if check_data_loss(self.name, self.params["data_loss"]) == "mean_l1":
+            return lam if scale == "mean" else lam * mean_data_power(inst.observed, inst.mask, "l1")
         if scale == "relative":
             return lam
-        inst = base.instance
         return lam / max(mean_data_power(inst.observed, inst.mask, base.misfit_kind), 1e-30)
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
@@ -123,6 +141,7 @@ class _RegularizedAdam(Solver, abc.ABC):
             iterations=int(self.params["iterations"]),
             penalty=self.penalty,
             lam=self.effective_lambda(env),
+            data_loss=self.params["data_loss"],
             callback=callback,
         )
 

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from invbench.data_loss import data_terms
 from invbench.solver import Progress, ProgressCallback
-from solvers.red_diffeq import PriorSolver, data_terms, solver_generator
+from solvers.red_diffeq import PriorSolver, solver_generator
 
 
 def gaussian_smooth(g: torch.Tensor, sigma: float) -> torch.Tensor:

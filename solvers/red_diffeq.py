@@ -48,11 +48,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from invbench.metrics import relative_misfit
+from invbench.data_loss import DATA_LOSSES, check_data_loss, data_terms
 from invbench.solver import Progress, ProgressCallback, Solver, task_family
 
 T_SCHEDULES = ("random", "descending")
-DATA_LOSSES = ("mean_l1", "task")
 
 
 # --------------------------------------------------------------------------- prior helpers
@@ -134,32 +133,6 @@ def prior_skip_reason(spec: str, env: gym.Env, *, allow_wider: bool = False) -> 
     return f"prior {spec!r} covers {ph} x {pw} fields, the task's are {shape[0]} x {shape[1]}"
 
 
-def mean_l1_misfit(pred: torch.Tensor, observed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean absolute misfit over the observed entries (``nn.L1Loss`` restricted to recorded traces)."""
-    w = torch.broadcast_to(mask, observed.shape).to(pred.dtype)
-    return ((pred - observed).abs() * w).sum() / w.sum().clamp_min(1.0)
-
-
-def predicted_data(env: gym.Env, field: torch.Tensor) -> torch.Tensor:
-    """Counted forward solve of ``(1, 1, H, W)`` physical field(s), with the task's data transform."""
-    base = env.unwrapped
-    pred = base.operator(field.to(base.device))
-    return base.transform_data(pred)
-
-
-def data_terms(env: gym.Env, field: torch.Tensor, kind: str) -> tuple[torch.Tensor, float]:
-    """The data loss of one field (``mean_l1`` or the task's relative misfit) and the relative misfit."""
-    base = env.unwrapped
-    inst = base.instance
-    pred = predicted_data(env, field)[0]
-    rel = relative_misfit(pred, inst.observed, kind=base.misfit_kind, mask=inst.mask)
-    if kind == "mean_l1":
-        return mean_l1_misfit(pred, inst.observed, inst.mask), float(rel.detach())
-    if kind == "task":
-        return rel, float(rel.detach())
-    raise ValueError(f"data_loss must be one of {DATA_LOSSES}, got {kind!r}")
-
-
 def solver_generator(env: gym.Env, device: torch.device) -> torch.Generator:
     """A torch generator seeded from the environment's ``np_random`` (seeded by ``reset(seed=...)``)."""
     seed = int(env.unwrapped.np_random.integers(0, 2**62))
@@ -214,9 +187,7 @@ class PriorSolver(Solver):
     def _prepare(self, env: gym.Env) -> Any:
         """Resolve and check the parameters, load the prior if needed, and return it."""
         self.resolve_params(env)
-        loss = self.params.get("data_loss", DATA_LOSSES[0])
-        if loss not in DATA_LOSSES:
-            raise ValueError(f"{self.name}: data_loss must be one of {DATA_LOSSES}, got {loss!r}")
+        check_data_loss(self.name, self.params.get("data_loss", DATA_LOSSES[0]))
         if self.prior is None or self._prior_spec != self.params.get("prior"):
             self.setup(env)
         return self.prior
