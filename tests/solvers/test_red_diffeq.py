@@ -152,6 +152,25 @@ def test_wider_model_than_the_prior_runs(tiny_fwi_prior):
     assert est.shape == (1, 32, 56) and env.unwrapped.counter.used == 6
 
 
+def test_registered_wide_task_runs_with_the_shipped_prior_in_windows():
+    """FWI-Wide-CurveVel-A (70 x 190), 70 x 70 fwi-lite prior: RED-DiffEq tiles it, diffusion-FWI skips."""
+    env = make("FWI-Wide-CurveVel-A-v0")
+    assert load_solver_class("diffusion-fwi")().applies_to(env) == (
+        "prior 'fwi-lite' covers 70 x 70 fields, the task's are 70 x 190"
+    )
+    solver = REDDiffEq(iterations=2)
+    assert solver.applies_to(env) is None
+    env.reset(seed=0, options={"index": 0})
+    solver.setup(env)
+    assert tuple(solver.prior.normalization.model_shape) == (72, 72)
+    est = solver.solve(env)
+    initial = env.unwrapped.instance.initial
+    assert est.shape == initial.shape == (1, 70, 190) and np.isfinite(est).all()
+    assert env.unwrapped.counter.used == 4
+    moved = np.abs(est - initial)
+    assert moved[..., :70].max() > 1.0 and moved[..., -70:].max() > 1.0  # both ends of the model moved
+
+
 @pytest.mark.parametrize("solver", ["red-diffeq", "diffusion-fwi"])
 def test_harness_records_a_skip_without_a_prior_and_runs_with_one(solver, tiny_fwi_prior):
     from invbench.harness.cells import plan_cells
