@@ -29,7 +29,7 @@ def test_mean_l1_misfit_ignores_missing_traces():
 def test_data_terms_reports_the_task_misfit_and_counts_the_solve():
     env = _env()
     base = env.unwrapped
-    field = torch.as_tensor(base.instance.initial)[None]
+    field = torch.as_tensor(base.instance.initial)[None].requires_grad_(True)
     loss, rel = data_terms(env, field, "mean_l1")
     assert base.counter.forward == 1 and loss.requires_grad and float(loss) > 0
     assert rel == pytest.approx(base.evaluate(base.instance.initial, gradient=False)[0], rel=1e-5)
