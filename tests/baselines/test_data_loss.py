@@ -31,7 +31,7 @@ def test_data_terms_reports_the_task_misfit_and_counts_the_solve():
     base = env.unwrapped
     field = torch.as_tensor(base.instance.initial)[None].requires_grad_(True)
     loss, rel = data_terms(env, field, "mean_l1")
-    assert base.counter.forward == 1 and loss.requires_grad and float(loss) > 0
+    assert base.counter.forward == 1 and loss.requires_grad and float(loss.detach()) > 0
     assert rel == pytest.approx(base.evaluate(base.instance.initial, gradient=False)[0], rel=1e-5)
     with pytest.raises(ValueError, match="data_loss"):
         data_terms(env, field, "l3")
