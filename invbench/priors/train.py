@@ -75,6 +75,16 @@ def _run_config(
     }
 
 
+def _log_checkpoint(console: Any, trainer: Any, total: int, elapsed: float, start: int) -> None:
+    """One plain line per saved state, for logs (a progress bar draws nothing when output is redirected)."""
+    rate = (trainer.step - start) / max(elapsed, 1e-9)
+    loss = float(np.mean(trainer.losses[-50:]))
+    console.print(
+        f"{trainer.name}: step {trainer.step}/{total}, loss {loss:.4f}, {rate:.2f} steps/s, state saved",
+        highlight=False,
+    )
+
+
 def _make_progress(console: Any | None) -> Any:
     from rich.progress import (
         BarColumn,
@@ -330,6 +340,8 @@ def train_prior(
                 )
             if trainer.step % every == 0 and trainer.step < total:
                 manifest = trainer.save(trainer.wall_before + time.perf_counter() - t0)
+                if bar is not None and not bar.console.is_terminal:
+                    _log_checkpoint(bar.console, trainer, total, time.perf_counter() - t0, start)
     finally:
         if bar is not None:
             bar.stop()

@@ -111,3 +111,23 @@ def test_training_on_openfwi_files(tmp_path):
     spec = res.manifest["training"]["data"]
     assert spec["source"] == "openfwi" and spec["n_maps"] == 5
     assert load_prior(out, device="cpu").model_shape == (72, 72)
+
+
+def test_redirected_output_gets_a_line_per_saved_state(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=False, width=200)
+    train_prior(
+        **DARCY,
+        preset=tiny_preset(),
+        out=tmp_path / "e.safetensors",
+        steps=25,
+        show_progress=True,
+        console=console,
+    )
+    lines = [ln for ln in buf.getvalue().splitlines() if "state saved" in ln]
+    assert [ln.split(",")[0] for ln in lines] == ["e: step 10/25", "e: step 20/25"]
+    assert all("steps/s" in ln and "loss 0." in ln for ln in lines)
