@@ -255,16 +255,27 @@ def _stack(stats: dict[str, np.ndarray]) -> np.ndarray:
     return np.stack([stats[k] for k in sorted(stats)], axis=1)
 
 
+def _degenerate(values: np.ndarray) -> bool:
+    """Whether a statistic is (numerically) constant over a set: it then has no scale to standardise by."""
+    return bool(np.std(values) <= 1e-6 * max(1.0, float(np.max(np.abs(values)))))
+
+
 def compare_stats(
     samples: dict[str, np.ndarray], reference: dict[str, np.ndarray], *, seed: int = 0
 ) -> dict[str, Any]:
     """Per-statistic summaries and W1, and the sliced Wasserstein distance of the standardised statistics.
 
+    A statistic that is constant over the reference (e.g. the spatial mean of a Gaussian random field
+    whose expansion has no constant mode) has no spread to standardise by: it keeps its W1 (in its own
+    units) but is left out of the sliced distance, and named in ``constant_in_reference``.
+
     Returns:
         ``{"per_stat": {name: {ref_mean, ref_std, sample_mean, sample_std, w1, w1_over_ref_std}},
-        "sliced_wasserstein": float}`` (standardised by the reference's mean and std per statistic).
+        "sliced_wasserstein": float, "constant_in_reference": [names]}`` (standardised by the
+        reference's mean and std per statistic).
     """
     per: dict[str, dict[str, float]] = {}
+    constant = [k for k in sorted(reference) if _degenerate(np.asarray(reference[k], dtype=np.float64))]
     for k in sorted(reference):
         r, s = reference[k], samples[k]
         w1 = float(wasserstein_distance(s, r))
@@ -275,13 +286,16 @@ def compare_stats(
             "sample_mean": float(np.mean(s)),
             "sample_std": float(np.std(s)),
             "w1": w1,
-            "w1_over_ref_std": w1 / std if std > 0 else float("nan"),
+            "w1_over_ref_std": float("nan") if k in constant else w1 / std,
         }
-    ref = _stack(reference)
+    keep = [k for k in sorted(reference) if k not in constant]
+    if not keep:
+        return {"per_stat": per, "sliced_wasserstein": float("nan"), "constant_in_reference": constant}
+    ref = _stack({k: reference[k] for k in keep})
     mu, sd = ref.mean(axis=0), ref.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    sw = sliced_wasserstein((_stack(samples) - mu) / sd, (ref - mu) / sd, seed=seed)
-    return {"per_stat": per, "sliced_wasserstein": sw}
+    smp = _stack({k: samples[k] for k in keep})
+    sw = sliced_wasserstein((smp - mu) / sd, (ref - mu) / sd, seed=seed)
+    return {"per_stat": per, "sliced_wasserstein": sw, "constant_in_reference": constant}
 
 
 def pooled_features(fields_model_units: torch.Tensor, size: int = 8) -> np.ndarray:

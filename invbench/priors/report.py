@@ -259,6 +259,10 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"| 8 × 8 pooled fields (model units) | {_num(report['pooled_sliced_wasserstein'])} "
         f"| {_num(report['pooled_sliced_wasserstein_baseline'])} |",
     ]
+    constant = report["stats"].get("constant_in_reference") or []
+    if constant:
+        names = ", ".join(STAT_LABELS.get(k, k) for k in constant)
+        lines += ["", f"Constant over the training fields, left out of the standardised distance: {names}."]
     real = report.get("real")
     if real:
         names = list(real)

@@ -80,7 +80,19 @@ def test_compare_stats_structure():
     out = compare_stats({"x": np.arange(10.0) + 1, "y": np.ones(10)}, ref)
     assert out["per_stat"]["x"]["w1"] == pytest.approx(1.0)
     assert out["per_stat"]["y"]["w1"] == 0.0 and math.isnan(out["per_stat"]["y"]["w1_over_ref_std"])
-    assert out["sliced_wasserstein"] > 0
+    assert out["sliced_wasserstein"] > 0 and out["constant_in_reference"] == ["y"]
+
+
+def test_a_constant_reference_statistic_does_not_blow_up_the_standardised_distance():
+    """A GRF's spatial mean is ~0 in every training field (std ~1e-11): dividing by that would give ~1e7."""
+    rng = np.random.default_rng(0)
+    ref = {"mean": rng.normal(0, 1e-11, 200), "var": rng.normal(1, 0.1, 200)}
+    same = {"mean": rng.normal(0.01, 0.01, 200), "var": rng.normal(1, 0.1, 200)}
+    shifted = {"mean": rng.normal(0.01, 0.01, 200), "var": rng.normal(1.5, 0.1, 200)}
+    a, b = compare_stats(same, ref), compare_stats(shifted, ref)
+    assert a["constant_in_reference"] == ["mean"] and a["sliced_wasserstein"] < 0.5
+    assert b["sliced_wasserstein"] > 5 * a["sliced_wasserstein"]  # the spread statistic still counts
+    assert a["per_stat"]["mean"]["w1"] == pytest.approx(0.01, abs=0.003)  # its W1 is kept, in its units
 
 
 def test_denoising_loss_is_deterministic():
