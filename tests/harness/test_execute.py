@@ -38,7 +38,7 @@ def test_done_row_matches_run_one_and_records_everything():
         assert row[f"metric_{k}"] == pytest.approx(v, rel=1e-6, abs=1e-9)
     assert (row["forward_solves"], row["adjoint_solves"], row["pde_solves"]) == (3, 3, 6)
     assert row["budget"] == 100 and row["iterations"] == 3 and len(out.curve) == 3
-    assert json.loads(row["params"]) == {"iterations": 3, "lr": 0.03}
+    assert json.loads(row["params"]) == {"data_loss": "task", "iterations": 3, "lr": 0.03}
     assert len(row["params_hash"]) == 12
     assert row["peak_rss_mb"] > 50 and row["rss_delta_mb"] >= 0 and np.isnan(row["peak_gpu_mb"])
     assert row["device_type"] == "cpu" and row["torch_version"] and row["invbench_version"]
