@@ -60,8 +60,7 @@ def data_terms(env: gym.Env, field: torch.Tensor, kind: str) -> tuple[torch.Tens
     Raises:
         ValueError: For an unknown ``kind``.
     """
-    if kind not in DATA_LOSSES:
-        raise ValueError(f"data_loss must be one of {DATA_LOSSES}, got {kind!r}")
+    check_data_loss("data_terms", kind)
     base = env.unwrapped
     inst = base.instance
     pred = predicted_data(env, field)[0]

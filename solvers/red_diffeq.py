@@ -28,7 +28,7 @@ solving inverse problems with diffusion models", arXiv:2305.04391). ``data_loss=
 task's relative misfit instead of the mean L1 (the Darcy default: head data have no published mean-loss
 convention). λ for Darcy stays at the released 0.75: on instances 0-4 of the ``val`` split of
 ``Darcy-GRF-v0`` with ``darcy-grf-lite`` it had the lowest mean MAE of the grid {0, 0.01, 0.03, 0.1, 0.3,
-0.75, 2, 5} (README, "RED-DiffEq on Darcy"); ``Darcy-Bimaterial-v0`` is not swept yet (no prior shipped).
+0.75, 2, 5} (README, "RED-DiffEq on Darcy-GRF"); ``Darcy-Bimaterial-v0`` is not swept yet (no prior shipped).
 
 On models wider than the prior (FWI ``"wide"`` acquisition, 70 x 190 with a 70 x 70 prior), the
 regulariser is applied on overlapping square windows that share ``t`` and ``eps``
