@@ -239,10 +239,19 @@ def write_checkpoint(
 
 
 def _sniff(path: Path) -> None:
-    """Refuse pickle/zip archives and files that do not start like safetensors."""
+    """Refuse pickle/zip archives and files that do not start like safetensors.
+
+    A safetensors file starts with its header length (8 bytes, little-endian) and then ``{``. That
+    layout is checked first: a header length whose low byte is ``0x80`` (pickle's protocol opcode) is
+    still a valid safetensors file.
+    """
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(9)
+    if len(head) == 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if header_len + 8 <= size and head[8:9] == b"{":
+            return
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise PriorCheckpointError(
             f"{path}: is a pickle / torch.save archive, not safetensors; invbench refuses to load it "
@@ -250,9 +259,7 @@ def _sniff(path: Path) -> None:
         )
     if len(head) < 9:
         raise PriorCheckpointError(f"{path}: too short to be a safetensors file ({size} bytes)")
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len + 8 > size or head[8:9] != b"{":
-        raise PriorCheckpointError(f"{path}: not a valid safetensors file (bad header)")
+    raise PriorCheckpointError(f"{path}: not a valid safetensors file (bad header)")
 
 
 def read_manifest(manifest_path: Path) -> dict[str, Any]:

@@ -102,6 +102,19 @@ def test_pickle_content_disguised_as_safetensors_is_refused(tmp_path, writer):
         load_prior(path, device="cpu")
 
 
+def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_loads(tmp_path):
+    """A header length with low byte 0x80 is valid safetensors, not pickle (it hid a shipped prior)."""
+    path = tmp_path / "w.safetensors"
+    for pad in range(64):
+        save_file({"w": torch.arange(3.0)}, path, metadata={"pad": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no metadata length gave a header length ending in 0x80")
+    ckpt._sniff(path)  # does not raise
+    assert torch.equal(load_file(path)["w"], torch.arange(3.0))
+
+
 def test_missing_manifest_is_refused(tmp_path):
     _, path, _ = _write(tmp_path)
     path.with_suffix(".json").unlink()
@@ -130,3 +143,21 @@ def test_shipped_checkpoints_resolve_by_name(tmp_path, monkeypatch):
 def test_package_checkpoint_folder_is_found():
     assert ckpt._shipped_dir().name == "checkpoints"
     assert ckpt._shipped_dir().is_dir()
+
+
+SHIPPED = {"fwi-lite": "fwi", "darcy-grf-lite": "darcy-grf", "darcy-bimaterial-lite": "darcy-bimaterial"}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_lite_priors_load_offline_with_their_hash(name):
+    """Each lite prior the README lists is package data, passes its sha256 check and has its domain."""
+    shipped = ckpt.shipped_checkpoints()
+    assert name in shipped, f"{name} is not shipped; train it with scripts/train_lite_priors.sh"
+    prior = load_prior(name, device="cpu")
+    assert prior.manifest["weights"]["sha256"] == sha256_file(shipped[name])
+    assert prior.domain == SHIPPED[name]
+
+
+def test_shipped_weights_stay_under_25_mb():
+    total = sum(path.stat().st_size for path in ckpt.shipped_checkpoints().values())
+    assert 0 < total < 25_000_000
