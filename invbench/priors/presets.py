@@ -33,7 +33,7 @@ float16: 5.9 MB per checkpoint. Measured while training the shipped ``fwi-lite``
 CPU machine: 1.1 s per step with two threads on an otherwise idle machine (2.3 s with one thread while a
 benchmark ran on the other core), so 5,000 steps take about 1.6 h for FWI (72 x 72); Darcy (64 x 64) is
 about 20 % cheaper per step (the shipped ``darcy-grf-lite``: 5,000 steps in 1 h 14 min, 0.88 s per step,
-with two threads).
+with two threads; ``darcy-bimaterial-lite``: the same 0.88 s per step).
 """
 
 from __future__ import annotations

@@ -203,6 +203,8 @@ def test_darcy_uses_the_priors_units_and_the_task_misfit(tmp_path):
     solver = REDDiffEq(prior=str(out), iterations=10)
     assert solver.applies_to(env) is None
     assert solver.resolve_params(env)["data_loss"] == "task"
+    assert solver.params["lam"] == 0.3  # tuned on Darcy val (README); FWI keeps the released 0.75
+    assert REDDiffEq().resolve_params(make("FWI-Tiny-v0"))["lam"] == 0.75
     solver.setup(env)
     misfits = []
     est = solver.solve(env, callback=lambda p: misfits.append(p.misfit))
