@@ -1,23 +1,18 @@
 """scripts/darcy_phase_errors.py splits a bimaterial estimate's error into wrong-phase and other cells."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from .conftest import load_script
+
 LOW, HIGH = math.log(3.0), math.log(12.0)
 
 
 @pytest.fixture(scope="module")
 def script():
-    path = REPO / "scripts" / "darcy_phase_errors.py"
-    spec = importlib.util.spec_from_file_location("darcy_phase_errors", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("darcy_phase_errors")
 
 
 def test_committed_wrong_and_soft_cells_are_told_apart(script):

@@ -1,21 +1,14 @@
 """scripts/robustness_table.py tabulates finished runs of the red-diffeq suite and invents none."""
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from .conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    path = REPO / "scripts" / "robustness_table.py"
-    spec = importlib.util.spec_from_file_location("robustness_table", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("robustness_table")
 
 
 def _row(task, instance, solver, mae, status="done"):
