@@ -153,6 +153,9 @@ def bench(
         typer.Option(help="Solver names or module:Class replacing the suite's (repeat or comma-separate)."),
     ] = None,
     instances: Annotated[int | None, typer.Option(help="Instances per task (default: the suite's).")] = None,
+    first_instance: Annotated[
+        int, typer.Option(help="Index of the first instance (run a suite in slices).")
+    ] = 0,
     seeds: Annotated[
         int | None, typer.Option(help="Repetitions (seeds) per cell (default: the suite's).")
     ] = None,
@@ -198,6 +201,7 @@ def bench(
             tasks=_split_list(tasks_),
             solvers=_split_list(solvers),
             instances=instances,
+            first_instance=first_instance,
             repetitions=seeds,
             base_seed=base_seed,
             user_params=_solver_param_overrides(param),

@@ -152,6 +152,7 @@ def plan_cells(
     tasks: Sequence[str] | None = None,
     solvers: Sequence[str] | None = None,
     instances: int | None = None,
+    first_instance: int = 0,
     repetitions: int | None = None,
     base_seed: int = 0,
     user_params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -165,6 +166,8 @@ def plan_cells(
         tasks: Task ids replacing the suite's (``invbench/`` prefix optional).
         solvers: Solver specs replacing the suite's.
         instances: Instances per task replacing the suite's counts.
+        first_instance: Index of the first instance, so a long suite can be run in slices
+            (``first_instance=1, instances=2`` runs instances 1 and 2).
         repetitions: Seeds per cell replacing the suite's.
         base_seed: Base seed every cell seed is derived from.
         user_params: Solver parameters from the command line (see :func:`solver_params`).
@@ -191,6 +194,8 @@ def plan_cells(
     reps = suite.repetitions if repetitions is None else repetitions
     if reps < 1 or (instances is not None and instances < 1):
         raise ValueError("instances and seeds must be at least 1")
+    if first_instance < 0:
+        raise ValueError(f"first instance must be 0 or more, got {first_instance}")
     params = {
         spec: to_json(
             solver_params(
@@ -204,7 +209,8 @@ def plan_cells(
     names = {spec: load_solver_class(spec).name for spec in solver_specs}
     cells = []
     for task, count in tasksets:
-        for index in range(count if instances is None else instances):
+        last = first_instance + (count if instances is None else instances)
+        for index in range(first_instance, last):
             for spec in solver_specs:
                 for rep in range(reps):
                     cells.append(

@@ -64,6 +64,17 @@ def test_overrides_and_params():
     assert [c.cell_id for c in cells] == [c.cell_id for c in again]
 
 
+def test_instance_slices_are_the_same_cells_as_the_whole_plan():
+    suite = get_suite("red-diffeq")
+    whole = plan_cells(suite, tasks=["FWI-FlatVel-A-v0"], solvers=["tv"])
+    tail = plan_cells(suite, tasks=["FWI-FlatVel-A-v0"], solvers=["tv"], first_instance=1, instances=2)
+    assert [c.index for c in whole] == [0, 1, 2] and [c.index for c in tail] == [1, 2]
+    assert [(c.cell_id, c.seed) for c in tail] == [(c.cell_id, c.seed) for c in whole[1:]]
+    assert not any(c.save_example for c in tail) and whole[0].save_example
+    with pytest.raises(ValueError, match="first instance"):
+        plan_cells(suite, first_instance=-1)
+
+
 def test_bad_plans_raise():
     smoke = get_suite("smoke")
     with pytest.raises(ValueError, match="unknown task"):
