@@ -17,6 +17,7 @@ import pandas as pd
 from invbench.harness.execute import METRIC_PREFIX
 from invbench.harness.store import ResultStore, atomic_write, load_example
 from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
+from invbench.leaderboard.artifacts import find_example
 from invbench.leaderboard.figures import reconstructions_png
 from invbench.leaderboard.markdown import readme, task_markdown
 from invbench.registry import TASKS
@@ -44,8 +45,13 @@ def _task_order(tasks: list[str]) -> list[str]:
 
 def _example(rows: pd.DataFrame, summary: pd.DataFrame, examples: Path, key: str) -> dict[str, Any] | None:
     """Truth, initial model and each solver's estimate on the first instance with stored examples."""
-    have = rows[rows["cell_id"].map(lambda c: (examples / f"{c}.npz").is_file())]
-    have = have[have["status"].isin(SCORED)]
+    counts = rows["cell_id"].value_counts()
+    files = [
+        find_example(examples, c, h, unique=counts[c] == 1)
+        for c, h in zip(rows["cell_id"], rows["params_hash"], strict=True)
+    ]
+    have = rows.assign(_example=files)
+    have = have[have["_example"].notna() & have["status"].isin(SCORED)]
     if have.empty:
         return None
     instance = int(have["instance"].min())
@@ -55,7 +61,7 @@ def _example(rows: pd.DataFrame, summary: pd.DataFrame, examples: Path, key: str
         cell = at[(at["solver"] == entry["solver"]) & (at["params_hash"] == entry["params_hash"])]
         if cell.empty:
             continue
-        arrays = load_example(examples / f"{cell['cell_id'].iloc[0]}.npz")
+        arrays = load_example(cell["_example"].iloc[0])
         if truth is None:
             truth = arrays["truth"]
             panels.append(("initial", arrays["initial"]))

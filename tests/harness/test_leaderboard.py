@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from invbench.cli import app
+from invbench.harness.cells import to_json
+from invbench.harness.seeds import short_hash
 from invbench.leaderboard.aggregate import summarize_task
 from invbench.leaderboard.build import DATA_MARK, build
 from invbench.leaderboard.submit import submit
@@ -166,3 +168,52 @@ def test_cli_build_and_submit(bench_dir, tmp_path):
         app, ["leaderboard", "build", "--results", str(tmp_path / "empty"), "--out", str(board)]
     )
     assert res.exit_code == 2 and "no results" in res.output
+
+
+def test_rows_differing_only_in_resolved_params_keep_their_own_example_and_curve(bench_dir, tmp_path):
+    """Same cell id, new params_hash (a changed default): both rows keep their figures."""
+    board = tmp_path / "board"
+    submit(bench_dir / "results.parquet", board)
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    first = rows[rows["cell_id"].map(lambda c: (bench_dir / "examples" / f"{c}.npz").is_file())].iloc[:1]
+    cid, old_hash = first["cell_id"].iloc[0], first["params_hash"].iloc[0]
+    old_estimate = np.load(board / "examples" / f"{cid}-{old_hash}.npz")["estimate"]
+    # a rerun of the same request whose defaults now resolve differently
+    rerun = tmp_path / "rerun"
+    (rerun / "examples").mkdir(parents=True)
+    new = first.copy()
+    new["params"] = to_json(json.loads(new["params"].iloc[0]) | {"iterations": 2})
+    new["params_hash"] = short_hash(new["params"].iloc[0])
+    new["timestamp"] = new["timestamp"] + pd.Timedelta(hours=1)
+    new.to_parquet(rerun / "results.parquet")
+    arrays = dict(np.load(bench_dir / "examples" / f"{cid}.npz"))
+    arrays["estimate"] = arrays["estimate"] + 1.0
+    np.savez(rerun / "examples" / f"{cid}.npz", **arrays)
+    curve = pd.read_parquet(bench_dir / "curves.parquet")
+    curve = curve[curve["cell_id"] == cid].assign(params_hash=new["params_hash"].iloc[0], misfit=9.0)
+    curve.to_parquet(rerun / "curves.parquet")
+    report = submit(rerun / "results.parquet", board)
+    assert (report.added, report.total) == (1, len(rows) + 1)
+    kept = np.load(board / "examples" / f"{cid}-{old_hash}.npz")["estimate"]
+    added = np.load(board / "examples" / f"{cid}-{new['params_hash'].iloc[0]}.npz")["estimate"]
+    np.testing.assert_array_equal(kept, old_estimate)
+    np.testing.assert_array_equal(added, old_estimate + 1.0)
+    curves = pd.read_parquet(board / "curves.parquet")
+    mine = curves[curves["cell_id"] == cid]
+    assert set(mine["params_hash"]) == {old_hash, new["params_hash"].iloc[0]}
+    assert (mine.loc[mine["params_hash"] == old_hash, "misfit"] != 9.0).all()
+
+
+def test_submit_renames_short_named_examples_of_an_older_leaderboard(bench_dir, tmp_path):
+    board = tmp_path / "board"
+    submit(bench_dir / "results.parquet", board)
+    for path in (board / "examples").glob("*.npz"):  # the layout before example names carried the hash
+        path.rename(path.with_name(path.stem.split("-")[0] + ".npz"))
+    assert build(board, tmp_path / "page")["html"].is_file()  # still readable before migrating
+    data = page_data((tmp_path / "page" / "index.html").read_text())
+    assert data["tasks"][0]["example"]["png"].startswith("iVBOR")
+    submit(bench_dir / "results.parquet", board)  # nothing new, but the board is migrated
+    names = sorted(p.name for p in (board / "examples").glob("*.npz"))
+    rows = pd.read_parquet(board / "results.parquet")
+    expected = {f"{c}-{h}.npz" for c, h in zip(rows["cell_id"], rows["params_hash"], strict=True)}
+    assert names and set(names) <= expected
