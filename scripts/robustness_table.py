@@ -6,6 +6,8 @@ Reads a harness results file (``invbench bench --suite red-diffeq ... --out DIR`
 * a markdown table of MAE and SSIM per solver and data condition (mean ± std over every finished
   (family, instance) of that condition, with the number of runs ``n``), the initial model given to
   every solver as the first row;
+* a family table: per family and data condition, the mean MAE of each compared solver over its
+  instances, the lowest among those run on the most instances in bold;
 * a paired comparison: for each baseline, on how many (task, instance) pairs RED-DiffEq has the lower
   MAE (pairs where both finished);
 * a figure: MAE against data condition, one line per solver, one panel per family.
@@ -32,6 +34,15 @@ CLEAN = "clean"
 CONDITIONS: tuple[str, ...] = (CLEAN, *ROBUSTNESS_VARIANTS)
 INITIAL = "initial model"
 FOCUS = "red-diffeq"
+COMPARED: tuple[str, ...] = (
+    "red-diffeq (lam=0.75)",
+    "tv (data_loss=mean_l1)",
+    "tikhonov (data_loss=mean_l1)",
+    "adam (data_loss=mean_l1)",
+    "diffusion-fwi",
+)
+"""Columns of the family table: the released RED-DiffEq setting and every baseline on its L1 loss
+(a label falls back to the plain solver name where that solver ran with one parameter set)."""
 
 
 def parse_task(task_name: str) -> tuple[str, str] | None:
@@ -136,6 +147,45 @@ def condition_table(rows: pd.DataFrame, metric: str, fmt: str) -> str:
     return "\n".join(lines)
 
 
+def compared_labels(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> list[str]:
+    """The labels of ``wanted`` present in ``rows``, each falling back to its plain solver name."""
+    present = set(rows["solver"])
+    out = []
+    for label in wanted:
+        plain = label.split(" (")[0]
+        if label in present:
+            out.append(label)
+        elif plain in present:
+            out.append(plain)
+    return out
+
+
+def family_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> str:
+    """Markdown table: family x condition rows, mean MAE (instances) per compared solver.
+
+    The lowest mean among the solvers run on the most instances of that row is in bold; a solver
+    run on fewer instances is shown but not ranked, since its mean covers other instances.
+    """
+    labels = compared_labels(rows, wanted)
+    lines = [f"| family | condition | {' | '.join(labels)} |", "|---|---" + "|---:" * len(labels) + "|"]
+    for family in ROBUSTNESS_FAMILIES:
+        for cond in CONDITIONS:
+            sub = rows[(rows["family"] == family) & (rows["condition"] == cond)]
+            if sub.empty or not set(labels) & set(sub["solver"]):
+                continue
+            stats = {lab: sub.loc[sub["solver"] == lab, "mae"].dropna() for lab in labels}
+            most = max(len(v) for v in stats.values())
+            ranked = {lab: v.mean() for lab, v in stats.items() if len(v) == most}
+            best = min(ranked, key=ranked.__getitem__)
+            cells = []
+            for lab in labels:
+                v = stats[lab]
+                text = "–" if v.empty else f"{v.mean():.4f} ({len(v)})"
+                cells.append(f"**{text}**" if lab == best and len(ranked) > 1 else text)
+            lines.append(f"| {family} | {cond} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def paired_wins(rows: pd.DataFrame) -> str:
     """Markdown lines: on how many (task, instance) pairs each RED-DiffEq variant beats each other solver."""
     order = solver_order(rows)
@@ -166,6 +216,8 @@ def markdown(rows: pd.DataFrame) -> str:
             condition_table(rows, "mae", ".4f"),
             "SSIM (higher is better):",
             condition_table(rows, "ssim", ".3f"),
+            "MAE per family and condition, mean over instances (how many in brackets):",
+            family_table(rows),
             "Paired comparison (same task, same instance):",
             paired_wins(rows),
         ]

@@ -53,6 +53,10 @@ def test_table_figure_and_paired_wins(script, tmp_path):
     assert "0.2000 ± 0.0000 (n=1)" in tik  # the failed run does not count
     assert "on 2 of 3 paired runs" in text
     assert "Missing14" not in text  # conditions that were not run get no column
+    # family table: both solvers on two instances of clean data, the lower mean in bold
+    assert "| FlatVel-A | clean | **0.0600 (2)** | 0.0800 (2) |" in text
+    # with noise tikhonov finished once, as did red-diffeq: ranked on equal footing
+    assert "| FlatVel-A | Noise20 | **0.0900 (1)** | 0.2000 (1) |" in text
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -71,6 +75,18 @@ def test_parameter_variants_get_their_own_rows(script, tmp_path):
     assert "| tv | 0.0500" in text
     assert "`red-diffeq (lam=0)` has the lower MAE than `tv` on 0 of 1" in text
     assert "`red-diffeq (lam=0.75)` has the lower MAE than `tv` on 1 of 1" in text
+    # the family table compares the released setting (lam=0.75) with the baselines, not lam=0
+    assert "| CurveVel-A | clean | **0.0400 (1)** | 0.0500 (1) |" in text
+
+
+def test_family_table_does_not_rank_a_solver_run_on_fewer_instances(script):
+    rows = pd.DataFrame(
+        [
+            {"family": "FlatVel-A", "condition": "clean", "instance": i, "solver": s, "mae": m}
+            for i, s, m in [(0, "red-diffeq", 0.05), (1, "red-diffeq", 0.07), (0, "tv", 0.01)]
+        ]
+    )
+    assert "| FlatVel-A | clean | 0.0600 (2) | 0.0100 (1) |" in script.family_table(rows)  # nothing to rank
 
 
 def test_no_suite_rows_is_a_clear_error(script, tmp_path):
