@@ -3,14 +3,15 @@ r"""Tabulate and plot the ``red-diffeq`` suite: accuracy on clean, noisy and mis
 Reads a harness results file (``invbench bench --suite red-diffeq ... --out DIR`` writes
 ``DIR/results.parquet``; any slice of the suite, or the merged leaderboard, will do) and writes
 
+* a family table: per family and data condition, the mean MAE of each compared solver over its
+  instances, the lowest among those run on the most instances in bold;
 * a markdown table of MAE and SSIM per solver and data condition (mean ± std over every finished
   (family, instance) of that condition, with the number of runs ``n``), the initial model given to
   every solver as the first row;
-* a family table: per family and data condition, the mean MAE of each compared solver over its
-  instances, the lowest among those run on the most instances in bold;
 * a paired comparison: for each baseline, on how many (task, instance) pairs RED-DiffEq has the lower
   MAE (pairs where both finished);
-* a figure: MAE against data condition, one line per solver, one panel per family.
+* a figure: MAE against data condition, one panel per family, one line per compared solver, each
+  panel averaged over the instances RED-DiffEq ran at every condition.
 
 Only rows with status ``done`` count; cells that were not run are simply absent (``n`` says how many
 runs each mean has), never filled in. Example::
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -212,20 +214,51 @@ def markdown(rows: pd.DataFrame) -> str:
     """The whole report: MAE and SSIM tables and the paired comparison."""
     return "\n\n".join(
         [
-            "MAE (velocity normalised to [-1, 1] as OpenFWI does; lower is better):",
-            condition_table(rows, "mae", ".4f"),
-            "SSIM (higher is better):",
-            condition_table(rows, "ssim", ".3f"),
-            "MAE per family and condition, mean over instances (how many in brackets):",
+            "MAE per family and condition, mean over instances (how many in brackets; velocity"
+            " normalised to [-1, 1] as OpenFWI does; lower is better):",
             family_table(rows),
+            "MAE of every solver and variant, pooled over families (mean ± std over runs):",
+            condition_table(rows, "mae", ".4f"),
+            "SSIM, pooled the same way (higher is better):",
+            condition_table(rows, "ssim", ".3f"),
             "Paired comparison (same task, same instance):",
             paired_wins(rows),
         ]
     )
 
 
+def common_instances(sub: pd.DataFrame, focus: str) -> list[int]:
+    """Instances of one family on which ``focus`` ran under every condition it ran at all.
+
+    Plotting means over different instance sets per condition would show instance difficulty as
+    if it were the effect of noise, so each panel keeps only these instances.
+    """
+    mine = sub[sub["solver"] == focus]
+    sets = [set(g["instance"]) for _, g in mine.groupby("condition")]
+    return sorted(set.intersection(*sets)) if sets else sorted(set(sub["instance"]))
+
+
+def clean_bars(ax: Any, clean: pd.DataFrame, labels: list[str]) -> None:
+    """Bars of clean-data MAE per test instance, one bar per solver (absent where not run)."""
+    instances = sorted(set(clean["instance"]))
+    width = 0.8 / max(len(labels), 1)
+    for k, solver in enumerate(labels):
+        mae = clean[clean["solver"] == solver].set_index("instance")["mae"]
+        x = np.arange(len(instances)) + (k - (len(labels) - 1) / 2) * width
+        heights = [float(mae.get(i, np.nan)) for i in instances]
+        color = "0.6" if solver == INITIAL else f"C{k - (INITIAL in labels)}"
+        ax.bar(x, heights, width, color=color)
+    ax.set_xticks(range(len(instances)), [f"clean #{i}" for i in instances])
+    ax.set_ylabel("MAE")
+    ax.grid(alpha=0.3, axis="y")
+
+
 def figure(rows: pd.DataFrame, path: Path) -> None:
-    """MAE against data condition, one line per solver, one panel per family (mean over instances)."""
+    """MAE against data condition: one panel per family, the compared solvers and the initial model.
+
+    Each panel averages over the same instances at every condition (:func:`common_instances`);
+    a second row shows the clean-data MAE of every test instance that ran.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,24 +266,31 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
 
     families = [f for f in ROBUSTNESS_FAMILIES if f in set(rows["family"])]
     conds = [c for c in CONDITIONS if c in set(rows["condition"])]
-    fig, axes = plt.subplots(1, len(families), figsize=(3.6 * len(families) + 1.8, 3.2), squeeze=False)
+    compared = compared_labels(rows)
+    focus = next((lab for lab in compared if _is_focus(lab)), None)
+    labels = [INITIAL] * (INITIAL in set(rows["solver"])) + compared
+    fig, axes = plt.subplots(2, len(families), figsize=(3.6 * len(families) + 1.8, 6.4), squeeze=False)
+    for ax, family in zip(axes[1], families, strict=True):
+        clean_bars(ax, rows[(rows["family"] == family) & (rows["condition"] == CLEAN)], labels)
     for ax, family in zip(axes[0], families, strict=True):
         sub = rows[rows["family"] == family]
-        for solver in solver_order(rows):
+        keep = common_instances(sub, focus) if focus else sorted(set(sub["instance"]))
+        sub = sub[sub["instance"].isin(keep)]
+        for solver in labels:
             s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
             y = [s.get(c, np.nan) for c in conds]
-            focus = _is_focus(solver)
-            style = "k--x" if solver == INITIAL else ("-o" if focus else "-.s")
+            is_focus = _is_focus(solver)
+            style = "k--x" if solver == INITIAL else ("-o" if is_focus else "-.s")
             ax.plot(
                 range(len(conds)),
                 y,
                 style,
                 label=solver,
-                linewidth=2.2 if focus else 1.2,
-                markersize=8 if focus else 5,
+                linewidth=2.2 if is_focus else 1.2,
+                markersize=8 if is_focus else 5,
             )
+        ax.set_title(f"{family} (test #{', #'.join(map(str, keep))})", fontsize=9)
         ax.set_xticks(range(len(conds)), conds, rotation=30)
-        ax.set_title(family)
         ax.set_ylabel("MAE")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()

@@ -79,6 +79,16 @@ def test_parameter_variants_get_their_own_rows(script, tmp_path):
     assert "| CurveVel-A | clean | **0.0400 (1)** | 0.0500 (1) |" in text
 
 
+def test_figure_panels_average_over_the_same_instances_at_every_condition(script):
+    rows = pd.DataFrame(
+        [
+            {"family": "FlatVel-A", "condition": c, "instance": i, "solver": "red-diffeq", "mae": 0.1}
+            for c, i in [("clean", 0), ("clean", 1), ("clean", 2), ("Noise10", 0), ("Noise10", 2)]
+        ]
+    )
+    assert script.common_instances(rows, "red-diffeq") == [0, 2]
+
+
 def test_family_table_does_not_rank_a_solver_run_on_fewer_instances(script):
     rows = pd.DataFrame(
         [
