@@ -16,7 +16,7 @@ This is the one place where suites are declared; read it to know exactly what a 
   Tikhonov, TV and plain Adam at their default budgets. The three classical baselines minimise the
   mean L1 data loss (``data_loss="mean_l1"``), as every method does in RED-DiffEq's released code; the
   tasks still score every result with their L2 misfit. 300 cells of 300+ wave-equation solves:
-  a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--instances``
+  a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--first-instance``/``--instances``
   (``scripts/robustness_table.py`` tabulates whatever has been run).
 """
 
