@@ -211,7 +211,7 @@ def paired_wins(rows: pd.DataFrame) -> str:
 
 
 def markdown(rows: pd.DataFrame) -> str:
-    """The whole report: MAE and SSIM tables and the paired comparison."""
+    """The whole report: the family table, the pooled MAE and SSIM tables and the paired comparison."""
     return "\n\n".join(
         [
             "MAE per family and condition, mean over instances (how many in brackets; velocity"
@@ -238,15 +238,14 @@ def common_instances(sub: pd.DataFrame, focus: str) -> list[int]:
     return sorted(set.intersection(*sets)) if sets else sorted(set(sub["instance"]))
 
 
-def clean_bars(ax: Any, clean: pd.DataFrame, labels: list[str]) -> None:
+def clean_bars(ax: Any, clean: pd.DataFrame, colors: dict[str, str]) -> None:
     """Bars of clean-data MAE per test instance, one bar per solver (absent where not run)."""
     instances = sorted(set(clean["instance"]))
-    width = 0.8 / max(len(labels), 1)
-    for k, solver in enumerate(labels):
+    width = 0.8 / max(len(colors), 1)
+    for k, (solver, color) in enumerate(colors.items()):
         mae = clean[clean["solver"] == solver].set_index("instance")["mae"]
-        x = np.arange(len(instances)) + (k - (len(labels) - 1) / 2) * width
+        x = np.arange(len(instances)) + (k - (len(colors) - 1) / 2) * width
         heights = [float(mae.get(i, np.nan)) for i in instances]
-        color = "0.6" if solver == INITIAL else f"C{k - (INITIAL in labels)}"
         ax.bar(x, heights, width, color=color)
     ax.set_xticks(range(len(instances)), [f"clean #{i}" for i in instances])
     ax.set_ylabel("MAE")
@@ -268,23 +267,26 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
     conds = [c for c in CONDITIONS if c in set(rows["condition"])]
     compared = compared_labels(rows)
     focus = next((lab for lab in compared if _is_focus(lab)), None)
-    labels = [INITIAL] * (INITIAL in set(rows["solver"])) + compared
+    # one colour per solver, shared by the lines (top row) and the bars (bottom row)
+    colors = {INITIAL: "0.4"} if INITIAL in set(rows["solver"]) else {}
+    colors |= {lab: f"C{k}" for k, lab in enumerate(compared)}
     fig, axes = plt.subplots(2, len(families), figsize=(3.6 * len(families) + 1.8, 6.4), squeeze=False)
     for ax, family in zip(axes[1], families, strict=True):
-        clean_bars(ax, rows[(rows["family"] == family) & (rows["condition"] == CLEAN)], labels)
+        clean_bars(ax, rows[(rows["family"] == family) & (rows["condition"] == CLEAN)], colors)
     for ax, family in zip(axes[0], families, strict=True):
         sub = rows[rows["family"] == family]
         keep = common_instances(sub, focus) if focus else sorted(set(sub["instance"]))
         sub = sub[sub["instance"].isin(keep)]
-        for solver in labels:
+        for solver, color in colors.items():
             s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
             y = [s.get(c, np.nan) for c in conds]
             is_focus = _is_focus(solver)
-            style = "k--x" if solver == INITIAL else ("-o" if is_focus else "-.s")
+            style = "--x" if solver == INITIAL else ("-o" if is_focus else "-.s")
             ax.plot(
                 range(len(conds)),
                 y,
                 style,
+                color=color,
                 label=solver,
                 linewidth=2.2 if is_focus else 1.2,
                 markersize=8 if is_focus else 5,
