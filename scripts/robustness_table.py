@@ -11,7 +11,8 @@ Reads a harness results file (``invbench bench --suite red-diffeq ... --out DIR`
 * a paired comparison: for each baseline, on how many (task, instance) pairs RED-DiffEq has the lower
   MAE (pairs where both finished);
 * a figure: MAE against data condition, one panel per family, one line per compared solver, each
-  panel averaged over the instances RED-DiffEq ran at every condition.
+  panel averaged over the instances RED-DiffEq ran at every condition (a solver missing one of
+  them at a condition gets no point there).
 
 Only rows with status ``done`` count; cells that were not run are simply absent (``n`` says how many
 runs each mean has), never filled in. Example::
@@ -238,6 +239,21 @@ def common_instances(sub: pd.DataFrame, focus: str) -> list[int]:
     return sorted(set.intersection(*sets)) if sets else sorted(set(sub["instance"]))
 
 
+def panel_means(sub: pd.DataFrame, solver: str, conds: list[str], keep: list[int]) -> list[float]:
+    """Mean MAE of ``solver`` at each condition over exactly the instances ``keep`` (NaN otherwise).
+
+    A solver that ran on only some of a panel's instances at a condition gets no point there, so a
+    line never joins means over different instances.
+    """
+    mine = sub[(sub["solver"] == solver) & sub["instance"].isin(keep)]
+    out = []
+    for cond in conds:
+        at = mine[mine["condition"] == cond]
+        complete = set(at["instance"]) == set(keep) and len(at) == len(keep)
+        out.append(float(at["mae"].mean()) if complete else float("nan"))
+    return out
+
+
 def clean_bars(ax: Any, clean: pd.DataFrame, colors: dict[str, str]) -> None:
     """Bars of clean-data MAE per test instance, one bar per solver (absent where not run)."""
     instances = sorted(set(clean["instance"]))
@@ -278,8 +294,7 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
         keep = common_instances(sub, focus) if focus else sorted(set(sub["instance"]))
         sub = sub[sub["instance"].isin(keep)]
         for solver, color in colors.items():
-            s = sub[sub["solver"] == solver].groupby("condition")["mae"].mean()
-            y = [s.get(c, np.nan) for c in conds]
+            y = panel_means(sub, solver, conds, keep)
             is_focus = _is_focus(solver)
             style = "--x" if solver == INITIAL else ("-o" if is_focus else "-.s")
             ax.plot(

@@ -1,5 +1,6 @@
 """scripts/robustness_table.py tabulates finished runs of the red-diffeq suite and invents none."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,6 +88,18 @@ def test_figure_panels_average_over_the_same_instances_at_every_condition(script
         ]
     )
     assert script.common_instances(rows, "red-diffeq") == [0, 2]
+
+
+def test_panel_means_skip_a_condition_a_solver_ran_on_fewer_instances(script):
+    rows = pd.DataFrame(
+        [
+            {"family": "FlatVel-A", "condition": c, "instance": i, "solver": "tv", "mae": m}
+            for c, i, m in [("clean", 0, 0.1), ("clean", 1, 0.3), ("Noise10", 0, 0.05), ("Noise10", 9, 0.7)]
+        ]
+    )
+    means = script.panel_means(rows, "tv", ["clean", "Noise10", "Noise20"], [0, 1])
+    assert means[0] == pytest.approx(0.2)
+    assert np.isnan(means[1]) and np.isnan(means[2])  # #1 missing at Noise10; nothing at Noise20
 
 
 def test_family_table_does_not_rank_a_solver_run_on_fewer_instances(script):
