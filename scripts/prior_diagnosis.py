@@ -99,15 +99,15 @@ def candidates(board: Path) -> pd.DataFrame:
     Returns:
         Columns task, family, condition, instance, solver, mae, example (path).
     """
-    df = pd.read_parquet(board / "results.parquet")
-    df = df[df["status"] == "done"].copy()
+    everything = pd.read_parquet(board / "results.parquet")
+    counts = everything["cell_id"].value_counts()
+    df = everything[everything["status"] == "done"].copy()
     parsed = df["task_name"].map(parse_task)
     df = df[parsed.notna()].copy()
     df["family"] = [p[0] for p in parsed[parsed.notna()]]
     df["condition"] = [p[1] for p in parsed[parsed.notna()]]
     df["solver"] = label_variants(df)
     df = df[df["solver"].isin(compared_labels(df, COMPARED))]
-    counts = pd.read_parquet(board / "results.parquet")["cell_id"].value_counts()
     df["example"] = [
         find_example(board / "examples", c, h, unique=counts.get(c, 0) == 1)
         for c, h in zip(df["cell_id"], df["params_hash"], strict=True)
@@ -146,8 +146,14 @@ def diagnose(
             grp = rows[(rows["family"] == family) & (rows["instance"] == instance)].sort_values("solver")
             names, fields, maes = [TRUTH, INITIAL], [truth[0], initial[0]], [0.0, np.nan]
             for _, row in grp.iterrows():
+                example = np.load(row["example"])
+                if "truth" in example and not np.allclose(example["truth"][0], truth[0]):
+                    raise ValueError(
+                        f"{row['example']}: its true model is not {family} test #{instance}'s;"
+                        " the leaderboard was made with other task data"
+                    )
                 names.append(row["solver"])
-                fields.append(np.load(row["example"])["estimate"][0])
+                fields.append(example["estimate"][0])
                 maes.append(float(row["mae"]))
             steps, curves = energy_curve(prior, np.stack(fields), **energy_kw)
             for name, curve, m in zip(names, curves, maes, strict=True):
@@ -166,7 +172,7 @@ def diagnose(
 
 
 def markdown(result: pd.DataFrame) -> str:
-    """A table of energies per instance (lowest estimate energy in bold) and the summary counts."""
+    """A table of energies per instance and the summary counts."""
     wide = result.pivot_table(index=["family", "instance"], columns="candidate", values="energy", sort=False)
     solvers = [c for c in compared_labels(result.rename(columns={"candidate": "solver"})) if c in wide]
     cols = [TRUTH, INITIAL, *solvers]
@@ -259,10 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if not (args.board / "results.parquet").is_file():
         raise SystemExit(f"no results.parquet in {args.board}")
-    from invbench.priors.checkpoint import load_prior
-
     if args.instances < 1:
         raise SystemExit(f"--instances must be at least 1, got {args.instances}")
+    from invbench.priors.checkpoint import load_prior
+
     rows = candidates(args.board)
     rows = rows[rows["condition"] == args.condition]
     prior = load_prior(args.prior, device="cpu")

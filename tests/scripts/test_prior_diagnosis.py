@@ -99,3 +99,16 @@ def test_diagnose_and_figure_on_a_tiny_board(script, tmp_path, monkeypatch):
     assert (tmp_path / "fig.png").stat().st_size > 0
     with pytest.raises(ValueError, match="no instance"):
         script.figure(result[result["candidate"] != "red-diffeq"], tmp_path / "none.png")
+
+
+def test_diagnose_refuses_an_example_of_another_true_model(script, tmp_path, monkeypatch):
+    prior = tiny_prior("fwi", (16, 16))
+    truth, initial, other = _fields(np.random.default_rng(6), n=3)
+    monkeypatch.setattr(script, "instance_fields", lambda family, inst: (truth[None], initial[None]))
+    example = tmp_path / "ex.npz"
+    np.savez(example, estimate=initial[None], truth=other[None], initial=initial[None])
+    rows = pd.DataFrame(
+        [{"family": "FlatVel-A", "instance": 0, "solver": "tv", "mae": 0.05, "example": example}]
+    )
+    with pytest.raises(ValueError, match="not FlatVel-A test #0's"):
+        script.diagnose(rows, prior, ["FlatVel-A"], 1, timesteps=2, draws=1)
