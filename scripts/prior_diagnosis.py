@@ -35,11 +35,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from robustness_table import (
     CLEAN,
-    COMPARED,
     CONDITIONS,
     compared_labels,
     label_variants,
     parse_task,
+    save_figure,
+    solver_colors,
 )
 
 from invbench.leaderboard.artifacts import find_example
@@ -107,7 +108,7 @@ def candidates(board: Path) -> pd.DataFrame:
     df["family"] = [p[0] for p in parsed[parsed.notna()]]
     df["condition"] = [p[1] for p in parsed[parsed.notna()]]
     df["solver"] = label_variants(df)
-    df = df[df["solver"].isin(compared_labels(df, COMPARED))]
+    df = df[df["solver"].isin(compared_labels(df))]
     df["example"] = [
         find_example(board / "examples", c, h, unique=counts.get(c, 0) == 1)
         for c, h in zip(df["cell_id"], df["params_hash"], strict=True)
@@ -215,7 +216,7 @@ def figure(result: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     solvers = compared_labels(result.rename(columns={"candidate": "solver"}))
-    colors = {TRUTH: "k", INITIAL: "0.55"} | {lab: f"C{k}" for k, lab in enumerate(solvers)}
+    colors = {TRUTH: "k", INITIAL: "0.55"} | solver_colors(solvers)
     panels = []
     for family, grp in result.groupby("family", sort=False):
         with_estimates = grp[grp["candidate"].isin(solvers)]
@@ -237,12 +238,7 @@ def figure(result: pd.DataFrame, path: Path) -> None:
         ax.set_xlabel("diffusion step t")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("denoising error (mean sq.)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="center right")
-    fig.tight_layout(rect=(0, 0, 0.82, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, axes[0][0], path, right=0.82)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -268,6 +268,23 @@ def clean_bars(ax: Any, clean: pd.DataFrame, colors: dict[str, str]) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
+def solver_colors(labels: list[str]) -> dict[str, str]:
+    """One matplotlib cycle colour per compared solver, in the order given (shared by every figure)."""
+    return {lab: f"C{k}" for k, lab in enumerate(labels)}
+
+
+def save_figure(fig: Any, legend_ax: Any, path: Path, *, right: float) -> None:
+    """Put ``legend_ax``'s legend at the figure's right edge (the axes end at ``right``), save, close."""
+    import matplotlib.pyplot as plt
+
+    handles, labels = legend_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center right")
+    fig.tight_layout(rect=(0, 0, right, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def figure(rows: pd.DataFrame, path: Path) -> None:
     """MAE against data condition: one panel per family, the compared solvers and the initial model.
 
@@ -285,14 +302,13 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
     focus = next((lab for lab in compared if _is_focus(lab)), None)
     # one colour per solver, shared by the lines (top row) and the bars (bottom row)
     colors = {INITIAL: "0.4"} if INITIAL in set(rows["solver"]) else {}
-    colors |= {lab: f"C{k}" for k, lab in enumerate(compared)}
+    colors |= solver_colors(compared)
     fig, axes = plt.subplots(2, len(families), figsize=(3.6 * len(families) + 1.8, 6.4), squeeze=False)
     for ax, family in zip(axes[1], families, strict=True):
         clean_bars(ax, rows[(rows["family"] == family) & (rows["condition"] == CLEAN)], colors)
     for ax, family in zip(axes[0], families, strict=True):
         sub = rows[rows["family"] == family]
         keep = common_instances(sub, focus) if focus else sorted(set(sub["instance"]))
-        sub = sub[sub["instance"].isin(keep)]
         for solver, color in colors.items():
             y = panel_means(sub, solver, conds, keep)
             is_focus = _is_focus(solver)
@@ -310,12 +326,7 @@ def figure(rows: pd.DataFrame, path: Path) -> None:
         ax.set_xticks(range(len(conds)), conds, rotation=30)
         ax.set_ylabel("MAE")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="center right")
-    fig.tight_layout(rect=(0, 0, 0.84, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, axes[0][0], path, right=0.84)
 
 
 def main(argv: list[str] | None = None) -> None:
