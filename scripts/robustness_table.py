@@ -10,6 +10,8 @@ Reads a harness results file (``invbench bench --suite red-diffeq ... --out DIR`
   every solver as the first row;
 * a paired comparison: for each baseline, on how many (task, instance) pairs RED-DiffEq has the lower
   MAE (pairs where both finished);
+* a robustness table: per degraded condition and compared baseline, how often RED-DiffEq has the
+  lower MAE, and how much each one's MAE rises from clean data on the same (family, instance) pairs;
 * a figure: MAE against data condition, one panel per family, one line per compared solver, each
   panel averaged over the instances RED-DiffEq ran at every condition (a solver missing one of
   them at a condition gets no point there).
@@ -211,8 +213,52 @@ def paired_wins(rows: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _by_pair(rows: pd.DataFrame, label: str, cond: str) -> pd.Series:
+    sub = rows[(rows["solver"] == label) & (rows["condition"] == cond)]
+    return sub.set_index(["family", "instance"])["mae"].dropna()
+
+
+def robustness_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> str:
+    """Markdown table: RED-DiffEq against each compared baseline under every degraded condition.
+
+    For a condition and a baseline, "lower MAE" counts the (family, instance) pairs both ran under
+    that condition on which RED-DiffEq's MAE is lower; the MAE rise is each solver's MAE under the
+    condition minus its clean-data MAE on the same pair, averaged over the pairs where both solvers
+    have both runs, and "rises less" counts those pairs on which RED-DiffEq's rise is the smaller.
+    Rows without a single shared pair are left out.
+    """
+    labels = compared_labels(rows, wanted)
+    focus = next((lab for lab in labels if _is_focus(lab)), None)
+    if focus is None:
+        return f"No finished `{FOCUS}` runs among the compared solvers."
+    head = (
+        "| condition | baseline | RED-DiffEq lower MAE | MAE rise from clean, RED-DiffEq "
+        "| MAE rise from clean, baseline | RED-DiffEq rises less |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|"]
+    for cond in CONDITIONS[1:]:
+        mine = _by_pair(rows, focus, cond)
+        for other in (lab for lab in labels if lab != focus):
+            theirs = _by_pair(rows, other, cond)
+            both = mine.index.intersection(theirs.index)
+            if len(both) == 0:
+                continue
+            wins = int((mine.loc[both] < theirs.loc[both]).sum())
+            rise_mine = mine - _by_pair(rows, focus, CLEAN)
+            rise_theirs = theirs - _by_pair(rows, other, CLEAN)
+            common = rise_mine.dropna().index.intersection(rise_theirs.dropna().index)
+            if len(common) == 0:
+                rises = "– | – | –"
+            else:
+                a, b = rise_mine.loc[common], rise_theirs.loc[common]
+                n = len(common)
+                rises = f"{a.mean():+.4f} ({n}) | {b.mean():+.4f} ({n}) | {int((a < b).sum())} of {n}"
+            lines.append(f"| {cond} | {other} | {wins} of {len(both)} | {rises} |")
+    return "\n".join(lines)
+
+
 def markdown(rows: pd.DataFrame) -> str:
-    """The whole report: the family table, the pooled MAE and SSIM tables and the paired comparison."""
+    """The whole report: family table, pooled MAE and SSIM tables, paired comparison, robustness table."""
     return "\n\n".join(
         [
             "MAE per family and condition, mean over instances (how many in brackets; velocity"
@@ -224,6 +270,9 @@ def markdown(rows: pd.DataFrame) -> str:
             condition_table(rows, "ssim", ".3f"),
             "Paired comparison (same task, same instance):",
             paired_wins(rows),
+            "Robustness against each baseline (same family and instance; MAE rise = MAE under the"
+            " condition minus clean-data MAE, mean over the pairs counted in brackets):",
+            robustness_table(rows),
         ]
     )
 

@@ -119,3 +119,29 @@ def test_no_suite_rows_is_a_clear_error(script, tmp_path):
         script.main([str(path), "--no-initial"])
     with pytest.raises(SystemExit, match="no results file"):
         script.main([str(tmp_path / "missing.parquet")])
+
+
+def test_robustness_table_pairs_conditions_with_clean_runs(script):
+    raw = [
+        _row("FWI-FlatVel-A", 0, "red-diffeq", 0.05),
+        _row("FWI-FlatVel-A", 0, "tv", 0.06),
+        _row("FWI-FlatVel-A", 1, "red-diffeq", 0.07),
+        _row("FWI-FlatVel-A", 1, "tv", 0.06),
+        _row("FWI-FlatVel-A-Noise10", 0, "red-diffeq", 0.09),  # rises 0.04 against tv's 0.02
+        _row("FWI-FlatVel-A-Noise10", 0, "tv", 0.08),
+        _row("FWI-FlatVel-A-Noise10", 1, "red-diffeq", 0.08),  # rises 0.01 against tv's 0.04
+        _row("FWI-FlatVel-A-Noise10", 1, "tv", 0.10),
+        _row("FWI-FlatVel-A-Noise10", 2, "red-diffeq", 0.10),  # no clean run: a win, but no rise
+        _row("FWI-FlatVel-A-Noise10", 2, "tv", 0.20),
+        _row("FWI-FlatVel-A-Noise20", 0, "red-diffeq", 0.20),  # tv never ran Noise20
+    ]
+    df = pd.DataFrame(raw)
+    parsed = df["task_name"].map(script.parse_task)
+    df["family"] = [p[0] for p in parsed]
+    df["condition"] = [p[1] for p in parsed]
+    rows = df.rename(columns={"metric_mae": "mae", "metric_ssim": "ssim"})
+    table = script.robustness_table(rows)
+    lines = table.splitlines()
+    assert lines[2] == "| Noise10 | tv | 2 of 3 | +0.0250 (2) | +0.0300 (2) | 1 of 2 |"
+    assert len(lines) == 3  # no Noise20 row: tv has no run to pair with
+    assert "No finished" in script.robustness_table(rows[rows["solver"] == "tv"])
