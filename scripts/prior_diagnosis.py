@@ -25,15 +25,14 @@ row per instance, a summary, and optionally a figure of the error against ``t``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from robustness_table import (
+from invbench.leaderboard.artifacts import find_example
+from invbench.leaderboard.robustness import (
     CLEAN,
     CONDITIONS,
     compared_labels,
@@ -42,8 +41,6 @@ from robustness_table import (
     save_figure,
     solver_colors,
 )
-
-from invbench.leaderboard.artifacts import find_example
 from invbench.registry import ROBUSTNESS_FAMILIES
 
 TRUTH = "truth"

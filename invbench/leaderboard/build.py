@@ -6,6 +6,7 @@ The input is a folder with ``results.parquet`` (and optionally ``curves.parquet`
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from importlib.resources import files
@@ -20,6 +21,7 @@ from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
 from invbench.leaderboard.artifacts import find_example
 from invbench.leaderboard.figures import reconstructions_png
 from invbench.leaderboard.markdown import readme, task_markdown
+from invbench.leaderboard.robustness import FIGURE_NAME, suite_section
 from invbench.registry import TASKS
 
 DATA_MARK = "__INVBENCH_LEADERBOARD_DATA__"
@@ -111,8 +113,12 @@ def load_results_dir(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboard") -> dict[str, Path]:
     """Write ``README.md`` and ``index.html`` for the results in ``results_dir`` into ``out``.
 
+    When ``results_dir`` holds runs of the ``red-diffeq`` suite's tasks, a section comparing them
+    across tasks (:func:`~invbench.leaderboard.robustness.suite_section`) comes first, and its
+    figure is written beside the README.
+
     Returns:
-        The written paths, by name (``readme``, ``html``).
+        The written paths, by name (``readme``, ``html`` and, with a suite section, ``figure``).
     """
     results_dir, out = Path(results_dir), Path(out)
     results, curves = load_results_dir(results_dir)
@@ -131,7 +137,17 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
                 "example": _example(rows, summary, results_dir / "examples", facts["rank_metric"]),
             }
         )
-    payload = _clean({"generated": generated, "n_rows": len(results), "tasks": tasks})
+    suite = suite_section(results)
+    if suite is not None:
+        sections.insert(0, suite["markdown"])
+    payload = _clean(
+        {
+            "generated": generated,
+            "n_rows": len(results),
+            "tasks": tasks,
+            "suite": None if suite is None else {"tables": suite["tables"], "png": suite["png"]},
+        }
+    )
     template = files("invbench.leaderboard").joinpath("template.html").read_text(encoding="utf-8")
     data = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     html = template.replace(DATA_MARK, data)
@@ -139,4 +155,8 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
     paths = {"readme": out / "README.md", "html": out / "index.html"}
     atomic_write(paths["readme"], lambda f: f.write(text.encode("utf-8")))
     atomic_write(paths["html"], lambda f: f.write(html.encode("utf-8")))
+    if suite is not None:
+        png = base64.b64decode(suite["png"])
+        paths["figure"] = out / FIGURE_NAME
+        atomic_write(paths["figure"], lambda f: f.write(png))
     return paths

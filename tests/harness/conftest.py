@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from invbench.harness.cells import plan_cells
@@ -19,4 +20,23 @@ def bench_dir(tmp_path_factory):
         user_params={"*": {"iterations": 3}},
     )
     run_benchmark(cells, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def suite_dir(bench_dir, tmp_path_factory):
+    """``bench_dir``'s FWI-Tiny rows relabelled as runs of the red-diffeq suite (FlatVel-A, clean and
+    at 10 % noise, lbfgs standing in for red-diffeq): enough to render the suite section."""
+    from invbench.harness.store import ResultStore
+
+    rows = ResultStore(bench_dir).results()
+    rows = rows[rows["task_name"] == "FWI-Tiny"].copy()
+    rows["solver"] = rows["solver"].replace({"lbfgs": "red-diffeq"})
+    noisy = rows.copy()
+    noisy["metric_mae"] = noisy["metric_mae"] * 1.5
+    noisy["cell_id"] = noisy["cell_id"] + "n"
+    for df, name in ((rows, "FWI-FlatVel-A"), (noisy, "FWI-FlatVel-A-Noise10")):
+        df["task"], df["task_name"] = f"invbench/{name}-v0", name
+    out = tmp_path_factory.mktemp("suite")
+    pd.concat([rows, noisy], ignore_index=True).to_parquet(out / "results.parquet")
     return out

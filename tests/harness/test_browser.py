@@ -110,3 +110,21 @@ def test_page_loads_sorts_and_draws(browser, page, tmp_path):
     assert browser.execute_script("return window.__lbErrors") == []
     shot = tmp_path / "leaderboard.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_suite_section_renders_first_with_tables_and_figure(browser, suite_dir, tmp_path):
+    browser.get(build(suite_dir, tmp_path)["html"].as_uri())
+    assert browser.execute_script("return document.body.dataset.ready") == "1"
+    assert browser.execute_script("return window.__lbErrors") == []
+    sections = browser.find_elements(By.CSS_SELECTOR, "main > section")
+    assert sections[0].get_attribute("id") == "suite"
+    tables = sections[0].find_elements(By.CSS_SELECTOR, "table.suite")
+    assert len(tables) == 2
+    family = tables[0]
+    assert [th.text for th in family.find_elements(By.TAG_NAME, "th")][:2] == ["family", "condition"]
+    assert len(family.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2  # clean and Noise10
+    assert len(family.find_elements(By.CSS_SELECTOR, "tbody td b")) == 2  # one best per row, in bold
+    assert "**" not in family.text
+    img = sections[0].find_element(By.CSS_SELECTOR, "figure.example img")
+    assert browser.execute_script("return arguments[0].naturalWidth", img) > 100
+    assert browser.find_element(By.CSS_SELECTOR, "nav a").get_attribute("href").endswith("#suite")

@@ -1,6 +1,5 @@
 """scripts/robustness_table.py tabulates finished runs of the red-diffeq suite and invents none."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,13 +22,6 @@ def _row(task, instance, solver, mae, status="done"):
         "metric_ssim": 1.0 - mae,
         "pde_solves": 600,
     }
-
-
-def test_parse_task(script):
-    assert script.parse_task("FWI-FlatVel-A") == ("FlatVel-A", "clean")
-    assert script.parse_task("FWI-CurveFault-A-Noise10") == ("CurveFault-A", "Noise10")
-    assert script.parse_task("FWI-CurveFault-A-Missing14") == ("CurveFault-A", "Missing14")
-    assert script.parse_task("FWI-Style-A") is None and script.parse_task("Darcy-GRF") is None
 
 
 def test_table_figure_and_paired_wins(script, tmp_path):
@@ -80,38 +72,6 @@ def test_parameter_variants_get_their_own_rows(script, tmp_path):
     assert "| CurveVel-A | clean | **0.0400 (1)** | 0.0500 (1) |" in text
 
 
-def test_figure_panels_average_over_the_same_instances_at_every_condition(script):
-    rows = pd.DataFrame(
-        [
-            {"family": "FlatVel-A", "condition": c, "instance": i, "solver": "red-diffeq", "mae": 0.1}
-            for c, i in [("clean", 0), ("clean", 1), ("clean", 2), ("Noise10", 0), ("Noise10", 2)]
-        ]
-    )
-    assert script.common_instances(rows, "red-diffeq") == [0, 2]
-
-
-def test_panel_means_skip_a_condition_a_solver_ran_on_fewer_instances(script):
-    rows = pd.DataFrame(
-        [
-            {"family": "FlatVel-A", "condition": c, "instance": i, "solver": "tv", "mae": m}
-            for c, i, m in [("clean", 0, 0.1), ("clean", 1, 0.3), ("Noise10", 0, 0.05), ("Noise10", 9, 0.7)]
-        ]
-    )
-    means = script.panel_means(rows, "tv", ["clean", "Noise10", "Noise20"], [0, 1])
-    assert means[0] == pytest.approx(0.2)
-    assert np.isnan(means[1]) and np.isnan(means[2])  # #1 missing at Noise10; nothing at Noise20
-
-
-def test_family_table_does_not_rank_a_solver_run_on_fewer_instances(script):
-    rows = pd.DataFrame(
-        [
-            {"family": "FlatVel-A", "condition": "clean", "instance": i, "solver": s, "mae": m}
-            for i, s, m in [(0, "red-diffeq", 0.05), (1, "red-diffeq", 0.07), (0, "tv", 0.01)]
-        ]
-    )
-    assert "| FlatVel-A | clean | 0.0600 (2) | 0.0100 (1) |" in script.family_table(rows)  # nothing to rank
-
-
 def test_no_suite_rows_is_a_clear_error(script, tmp_path):
     path = tmp_path / "results.parquet"
     pd.DataFrame([_row("Darcy-GRF", 0, "tv", 0.5)]).to_parquet(path)
@@ -119,29 +79,3 @@ def test_no_suite_rows_is_a_clear_error(script, tmp_path):
         script.main([str(path), "--no-initial"])
     with pytest.raises(SystemExit, match="no results file"):
         script.main([str(tmp_path / "missing.parquet")])
-
-
-def test_robustness_table_pairs_conditions_with_clean_runs(script):
-    raw = [
-        _row("FWI-FlatVel-A", 0, "red-diffeq", 0.05),
-        _row("FWI-FlatVel-A", 0, "tv", 0.06),
-        _row("FWI-FlatVel-A", 1, "red-diffeq", 0.07),
-        _row("FWI-FlatVel-A", 1, "tv", 0.06),
-        _row("FWI-FlatVel-A-Noise10", 0, "red-diffeq", 0.09),  # rises 0.04 against tv's 0.02
-        _row("FWI-FlatVel-A-Noise10", 0, "tv", 0.08),
-        _row("FWI-FlatVel-A-Noise10", 1, "red-diffeq", 0.08),  # rises 0.01 against tv's 0.04
-        _row("FWI-FlatVel-A-Noise10", 1, "tv", 0.10),
-        _row("FWI-FlatVel-A-Noise10", 2, "red-diffeq", 0.10),  # no clean run: a win, but no rise
-        _row("FWI-FlatVel-A-Noise10", 2, "tv", 0.20),
-        _row("FWI-FlatVel-A-Noise20", 0, "red-diffeq", 0.20),  # tv never ran Noise20
-    ]
-    df = pd.DataFrame(raw)
-    parsed = df["task_name"].map(script.parse_task)
-    df["family"] = [p[0] for p in parsed]
-    df["condition"] = [p[1] for p in parsed]
-    rows = df.rename(columns={"metric_mae": "mae", "metric_ssim": "ssim"})
-    table = script.robustness_table(rows)
-    lines = table.splitlines()
-    assert lines[2] == "| Noise10 | tv | 2 of 3 | +0.0250 (2) | +0.0300 (2) | 1 of 2 |"
-    assert len(lines) == 3  # no Noise20 row: tv has no run to pair with
-    assert "No finished" in script.robustness_table(rows[rows["solver"] == "tv"])
