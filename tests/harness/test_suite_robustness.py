@@ -9,18 +9,7 @@ import pytest
 from invbench.leaderboard import robustness as script
 from invbench.leaderboard.build import build
 
-
-def _row(task, instance, solver, mae, status="done"):
-    return {
-        "task": f"invbench/{task}-v0",
-        "task_name": task,
-        "instance": instance,
-        "solver": solver,
-        "status": status,
-        "metric_mae": mae,
-        "metric_ssim": 1.0 - mae,
-        "pde_solves": 600,
-    }
+from ..suite_rows import suite_row as _row
 
 
 def test_parse_task():

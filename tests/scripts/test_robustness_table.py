@@ -3,25 +3,13 @@
 import pandas as pd
 import pytest
 
+from ..suite_rows import suite_row as _row
 from .conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
     return load_script("robustness_table")
-
-
-def _row(task, instance, solver, mae, status="done"):
-    return {
-        "task": f"invbench/{task}-v0",
-        "task_name": task,
-        "instance": instance,
-        "solver": solver,
-        "status": status,
-        "metric_mae": mae,
-        "metric_ssim": 1.0 - mae,
-        "pde_solves": 600,
-    }
 
 
 def test_table_figure_and_paired_wins(script, tmp_path):
