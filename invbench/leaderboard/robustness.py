@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,36 @@ COMPARED: tuple[str, ...] = (
 
 FIGURE_NAME = "robustness.png"
 SECTION_TITLE = "The red-diffeq suite across tasks"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as cell strings, formatted once for markdown and once for the web page.
+
+    Attributes:
+        header: Column titles.
+        rows: One list of cell strings per row.
+        text_columns: How many leading columns hold text (left-aligned); the rest are numbers.
+        note: What to show instead when there is no table (``header`` empty).
+    """
+
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    text_columns: int = 2
+    note: str = ""
+
+    def markdown(self) -> str:
+        """The table in markdown, or :attr:`note` when it has no columns."""
+        if not self.header:
+            return self.note
+        numbers = len(self.header) - self.text_columns
+        lines = [f"| {' | '.join(self.header)} |", "|" + "---|" * self.text_columns + "---:|" * numbers]
+        lines += [f"| {' | '.join(row)} |" for row in self.rows]
+        return "\n".join(lines)
+
+    def cells(self) -> dict[str, Any]:
+        """``{"header", "rows", "note"}`` for the web page's template."""
+        return {"header": self.header, "rows": self.rows, "note": self.note}
 
 
 def parse_task(task_name: str) -> tuple[str, str] | None:
@@ -111,13 +142,18 @@ def compared_labels(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> l
 
 
 def family_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> str:
-    """Markdown table: family x condition rows, mean MAE (instances) per compared solver.
+    """Markdown of :func:`family_cells`."""
+    return family_cells(rows, wanted).markdown()
+
+
+def family_cells(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> Table:
+    """Family x condition rows, mean MAE (instances) per compared solver.
 
     The lowest mean among the solvers run on the most instances of that row is in bold; a solver
     run on fewer instances is shown but not ranked, since its mean covers other instances.
     """
     labels = compared_labels(rows, wanted)
-    lines = [f"| family | condition | {' | '.join(labels)} |", "|---|---" + "|---:" * len(labels) + "|"]
+    table = Table(header=["family", "condition", *labels])
     for family in ROBUSTNESS_FAMILIES:
         for cond in CONDITIONS:
             sub = rows[(rows["family"] == family) & (rows["condition"] == cond)]
@@ -132,8 +168,8 @@ def family_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> str:
                 v = stats[lab]
                 text = "–" if v.empty else f"{v.mean():.4f} ({len(v)})"
                 cells.append(f"**{text}**" if lab == best and len(ranked) > 1 else text)
-            lines.append(f"| {family} | {cond} | {' | '.join(cells)} |")
-    return "\n".join(lines)
+            table.rows.append([family, cond, *cells])
+    return table
 
 
 def _by_pair(rows: pd.DataFrame, label: str, cond: str) -> pd.Series:
@@ -142,7 +178,12 @@ def _by_pair(rows: pd.DataFrame, label: str, cond: str) -> pd.Series:
 
 
 def robustness_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> str:
-    """Markdown table: RED-DiffEq against each compared baseline under every degraded condition.
+    """Markdown of :func:`robustness_cells`."""
+    return robustness_cells(rows, wanted).markdown()
+
+
+def robustness_cells(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> Table:
+    """RED-DiffEq against each compared baseline under every degraded condition.
 
     For a condition and a baseline, "lower MAE" counts the (family, instance) pairs both ran under
     that condition on which RED-DiffEq's MAE is lower; the MAE rise is each solver's MAE under the
@@ -153,12 +194,17 @@ def robustness_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> 
     labels = compared_labels(rows, wanted)
     focus = next((lab for lab in labels if is_focus(lab)), None)
     if focus is None:
-        return f"No finished `{FOCUS}` runs among the compared solvers."
-    head = (
-        "| condition | baseline | RED-DiffEq lower MAE | MAE rise from clean, RED-DiffEq "
-        "| MAE rise from clean, baseline | RED-DiffEq rises less |"
+        return Table(header=[], note=f"No finished `{FOCUS}` runs among the compared solvers.")
+    table = Table(
+        header=[
+            "condition",
+            "baseline",
+            "RED-DiffEq lower MAE",
+            "MAE rise from clean, RED-DiffEq",
+            "MAE rise from clean, baseline",
+            "RED-DiffEq rises less",
+        ]
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|"]
     for cond in CONDITIONS[1:]:
         mine = _by_pair(rows, focus, cond)
         for other in (lab for lab in labels if lab != focus):
@@ -171,13 +217,13 @@ def robustness_table(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> 
             rise_theirs = theirs - _by_pair(rows, other, CLEAN)
             common = rise_mine.dropna().index.intersection(rise_theirs.dropna().index)
             if len(common) == 0:
-                rises = "– | – | –"
+                rises = ["–", "–", "–"]
             else:
                 a, b = rise_mine.loc[common], rise_theirs.loc[common]
                 n = len(common)
-                rises = f"{a.mean():+.4f} ({n}) | {b.mean():+.4f} ({n}) | {int((a < b).sum())} of {n}"
-            lines.append(f"| {cond} | {other} | {wins} of {len(both)} | {rises} |")
-    return "\n".join(lines)
+                rises = [f"{a.mean():+.4f} ({n})", f"{b.mean():+.4f} ({n})", f"{int((a < b).sum())} of {n}"]
+            table.rows.append([cond, other, f"{wins} of {len(both)}", *rises])
+    return table
 
 
 def common_instances(sub: pd.DataFrame, focus: str) -> list[int]:
@@ -300,29 +346,21 @@ def suite_section(results: pd.DataFrame) -> dict[str, str] | None:
         (
             "Mean MAE per family and condition (instances in brackets; bold: the lowest among the"
             " solvers run on the most instances of that row)",
-            family_table(rows),
+            family_cells(rows),
         ),
         (
             "RED-DiffEq against each baseline (same family and instance; MAE rise = MAE under the"
             " condition minus clean-data MAE, mean over the pairs counted in brackets)",
-            robustness_table(rows),
+            robustness_cells(rows),
         ),
     ]
     intro = "RED-DiffEq against the baselines on the OpenFWI families, on clean and on degraded data."
     parts = [f"## {SECTION_TITLE}", intro]
     for title, table in tables:
-        parts += [f"{title}:", table]
+        parts += [f"{title}:", table.markdown()]
     parts.append(f"![MAE per family and data condition, and clean-data MAE per test instance]({FIGURE_NAME})")
     return {
         "markdown": "\n\n".join(parts) + "\n",
-        "tables": [{"title": title, **_split_table(table)} for title, table in tables],
+        "tables": [{"title": title, **table.cells()} for title, table in tables],
         "png": base64.b64encode(buf.getvalue()).decode("ascii"),
     }
-
-
-def _split_table(table: str) -> dict[str, Any]:
-    """A markdown table made here -> ``{"header": [...], "rows": [[...], ...]}`` (cell strings)."""
-    lines = [line.strip().strip("|").split(" | ") for line in table.splitlines() if line.startswith("|")]
-    if len(lines) < 2:
-        return {"header": [], "rows": [], "note": table}
-    return {"header": [c.strip() for c in lines[0]], "rows": [[c.strip() for c in r] for r in lines[2:]]}

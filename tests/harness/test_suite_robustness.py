@@ -107,3 +107,25 @@ def test_build_puts_the_suite_first_with_its_figure(suite_dir, bench_dir, tmp_pa
     # without suite runs: no section and no figure
     plain = build(bench_dir, tmp_path / "plain")
     assert "figure" not in plain and script.SECTION_TITLE not in plain["readme"].read_text()
+
+
+def test_tables_give_the_same_cells_to_markdown_and_to_the_web_page():
+    rows = script.suite_rows(
+        pd.DataFrame(
+            [
+                _row("FWI-FlatVel-A", 0, "red-diffeq", 0.05),
+                _row("FWI-FlatVel-A-Noise10", 0, "red-diffeq", 0.08),
+                _row("FWI-FlatVel-A", 0, "tv", 0.06),
+                _row("FWI-FlatVel-A-Noise10", 0, "tv", 0.07),
+            ]
+        )
+    )
+    table = script.robustness_cells(rows)
+    assert table.rows == [["Noise10", "tv", "0 of 1", "+0.0300 (1)", "+0.0100 (1)", "0 of 1"]]
+    lines = table.markdown().splitlines()
+    assert lines[1] == "|---|---|---:|---:|---:|---:|"
+    assert lines[2] == "| Noise10 | tv | 0 of 1 | +0.0300 (1) | +0.0100 (1) | 0 of 1 |"
+    assert table.cells()["rows"] == table.rows
+    empty = script.robustness_cells(rows[rows["solver"] == "tv"])
+    assert empty.header == [] and empty.markdown() == empty.cells()["note"]
+    assert "No finished" in empty.note
