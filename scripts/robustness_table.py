@@ -36,6 +36,7 @@ from invbench.leaderboard.robustness import (
     CONDITIONS,
     FOCUS,
     INITIAL,
+    Table,
     family_table,
     figure,
     is_focus,
@@ -96,12 +97,11 @@ def solver_order(rows: pd.DataFrame) -> list[str]:
 def condition_table(rows: pd.DataFrame, metric: str, fmt: str) -> str:
     """Markdown table: solvers x conditions, ``metric`` mean ± std (n) over families and instances."""
     conds = [c for c in CONDITIONS if c in set(rows["condition"])]
-    lines = [f"| solver | {' | '.join(conds)} |", "|---" * (len(conds) + 1) + "|"]
+    table = Table(header=["solver", *conds], text_columns=len(conds) + 1)
     for solver in solver_order(rows):
         sub = rows[rows["solver"] == solver]
-        cells = [_cell(sub.loc[sub["condition"] == c, metric], fmt) for c in conds]
-        lines.append(f"| {solver} | {' | '.join(cells)} |")
-    return "\n".join(lines)
+        table.rows.append([solver, *(_cell(sub.loc[sub["condition"] == c, metric], fmt) for c in conds)])
+    return table.markdown()
 
 
 def paired_wins(rows: pd.DataFrame) -> str:
