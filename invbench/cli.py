@@ -180,6 +180,17 @@ def bench(
     retry_failed: Annotated[
         bool, typer.Option(help="With --resume, run failed and timed-out cells again.")
     ] = False,
+    skip_scored_in: Annotated[
+        Path | None,
+        typer.Option(
+            help="Leave out cells that already have a done or diverged row in this results table "
+            "(e.g. leaderboard/results.parquet)."
+        ),
+    ] = None,
+    shard_: Annotated[
+        str | None,
+        typer.Option("--shard", help="Run only part K/N of the plan (every N-th cell from K), e.g. 0/2."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="List the planned cells and exit.")] = False,
 ) -> None:
     """Run a benchmark suite: tasks x instances x solvers x seeds, into a parquet results folder."""
@@ -189,7 +200,7 @@ def bench(
 
     from invbench.harness.cells import plan_cells
     from invbench.harness.display import summary_table
-    from invbench.harness.runner import ResultsExistError, run_benchmark
+    from invbench.harness.runner import ResultsExistError, run_benchmark, scored_cell_ids, shard
     from invbench.harness.suites import get_suite
 
     if device == "auto":
@@ -208,6 +219,13 @@ def bench(
             device=device,
             timeout=timeout,
         )
+        if skip_scored_in is not None:
+            scored = scored_cell_ids(skip_scored_in)
+            planned = len(cells)
+            cells = [c for c in cells if c.cell_id not in scored]
+            console.print(f"{planned - len(cells)} of {planned} planned cells are scored in {skip_scored_in}")
+        if shard_ is not None:
+            cells = shard(cells, shard_)
     except ValueError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(code=2) from e
@@ -216,6 +234,9 @@ def bench(
         f"[bold]invbench bench[/] suite={suite} cells={len(cells)} executor={executor} "
         f"device={device} out={out}"
     )
+    if not cells:
+        console.print("nothing to run")
+        return
     if dry_run:
         for cell in cells:
             console.print(f"  {cell.cell_id}  {cell.label}  params={cell.params_json}  seed={cell.seed}")

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 
 from invbench.harness.cells import Cell
@@ -16,6 +18,7 @@ from invbench.harness.executors import Executor, make_executor
 from invbench.harness.store import ResultStore
 
 RETRY_STATUSES = frozenset({"failed", "timeout"})
+SCORED_STATUSES = frozenset({"done", "diverged"})
 
 
 class ResultsExistError(RuntimeError):
@@ -46,6 +49,52 @@ def pending_cells(
         )
     skip = RETRY_STATUSES if retry_failed else frozenset()
     return [c for c in cells if c.cell_id not in finished or finished[c.cell_id] in skip]
+
+
+def scored_cell_ids(path: str | Path) -> set[str]:
+    """Ids of the cells with a scored (``done`` or ``diverged``) row in a results table.
+
+    Lets a suite run only what a published table (``leaderboard/results.parquet``) or another
+    results folder lacks: a cell id names the task, instance, solver, requested parameters, seed
+    and repetition, so a matching row is the same run.
+
+    Args:
+        path: A ``results.parquet`` file, or a results folder holding one.
+
+    Raises:
+        ValueError: When there is no such file, or it is not a results table (not parquet, or
+            without ``cell_id`` and ``status`` columns).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.parquet"
+    if not path.is_file():
+        raise ValueError(f"{path}: no results table there")
+    try:
+        table = pq.read_table(path, columns=["cell_id", "status"])
+    except (pa.ArrowException, OSError, KeyError) as e:
+        raise ValueError(f"{path}: not a results table with cell_id and status columns ({e})") from e
+    ids = table.column("cell_id").to_pylist()
+    statuses = table.column("status").to_pylist()
+    return {cid for cid, status in zip(ids, statuses, strict=True) if status in SCORED_STATUSES}
+
+
+def shard(cells: Sequence[Cell], spec: str) -> list[Cell]:
+    """Every ``count``-th cell from ``index`` on, for ``spec = "index/count"``.
+
+    Independent processes (one per core, say) given ``0/2`` and ``1/2`` of the same plan run
+    disjoint cells that together make the whole plan.
+
+    Raises:
+        ValueError: When ``spec`` is not ``K/N`` with ``0 <= K < N``.
+    """
+    try:
+        index, count = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise ValueError(f"shard {spec!r}: expected K/N, e.g. 0/2") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard {spec!r}: need 0 <= K < N")
+    return list(cells[index::count])
 
 
 def run_cells(
