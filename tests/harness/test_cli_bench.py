@@ -8,22 +8,27 @@ from invbench.cli import app
 runner = CliRunner()
 
 
-def test_bench_runs_resumes_and_refuses_to_overwrite(tmp_path):
-    args = [
+def _tiny(out, instances, solvers="adam"):
+    """``invbench bench`` arguments for Darcy-Tiny with two Adam iterations."""
+    return [
         "bench",
         "--suite",
         "smoke",
         "--tasks",
         "Darcy-Tiny-v0",
         "--solvers",
-        "adam,multiscale",
+        solvers,
         "--instances",
-        "2",
+        str(instances),
         "-p",
         "adam.iterations=2",
         "--out",
-        str(tmp_path),
+        str(out),
     ]
+
+
+def test_bench_runs_resumes_and_refuses_to_overwrite(tmp_path):
+    args = _tiny(tmp_path, 2, solvers="adam,multiscale")
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "summary" in res.output and "4 cells" in res.output
@@ -51,43 +56,25 @@ def test_bench_dry_run_and_errors(tmp_path):
     assert res.exit_code == 2 and "unknown executor" in res.output
 
 
-def _tiny_adam(out, instances):
-    return [
-        "bench",
-        "--suite",
-        "smoke",
-        "--tasks",
-        "Darcy-Tiny-v0",
-        "--solvers",
-        "adam",
-        "--instances",
-        str(instances),
-        "-p",
-        "adam.iterations=2",
-        "--out",
-        str(out),
-    ]
-
-
 def test_bench_skips_cells_scored_in_another_table_and_shards_the_rest(tmp_path):
     first = tmp_path / "first"
-    res = runner.invoke(app, _tiny_adam(first, 2))
+    res = runner.invoke(app, _tiny(first, 2))
     assert res.exit_code == 0, res.output
 
     rest = tmp_path / "rest"
-    res = runner.invoke(app, [*_tiny_adam(rest, 4), "--skip-scored-in", str(first / "results.parquet")])
+    res = runner.invoke(app, [*_tiny(rest, 4), "--skip-scored-in", str(first / "results.parquet")])
     assert res.exit_code == 0, res.output
     assert "2 of 4 planned cells are scored" in res.output
     assert sorted(pd.read_parquet(rest / "results.parquet")["instance"]) == [2, 3]
 
     # a folder works as well as its results.parquet; everything scored leaves nothing to run
-    res = runner.invoke(app, [*_tiny_adam(tmp_path / "none", 2), "--skip-scored-in", str(first)])
+    res = runner.invoke(app, [*_tiny(tmp_path / "none", 2), "--skip-scored-in", str(first)])
     assert res.exit_code == 0 and "nothing to run" in res.output
     assert not (tmp_path / "none").exists()
 
     lanes = []
     for k in (0, 1):
-        res = runner.invoke(app, [*_tiny_adam(tmp_path / "x", 4), "--shard", f"{k}/2", "--dry-run"])
+        res = runner.invoke(app, [*_tiny(tmp_path / "x", 4), "--shard", f"{k}/2", "--dry-run"])
         assert res.exit_code == 0, res.output
         lanes.append({line.split()[0] for line in res.output.splitlines() if "Darcy-Tiny-v0 #" in line})
     assert len(lanes[0]) == len(lanes[1]) == 2 and not lanes[0] & lanes[1]
@@ -99,8 +86,8 @@ def test_bench_refuses_a_bad_skip_table_or_shard(tmp_path):
     no_columns = tmp_path / "other.parquet"
     pd.DataFrame({"x": [1]}).to_parquet(no_columns)
     for path in (tmp_path / "missing.parquet", not_parquet, no_columns):
-        res = runner.invoke(app, [*_tiny_adam(tmp_path / "out", 1), "--skip-scored-in", str(path)])
+        res = runner.invoke(app, [*_tiny(tmp_path / "out", 1), "--skip-scored-in", str(path)])
         assert res.exit_code == 2 and path.name in res.output, res.output
     for spec in ("2/2", "1", "a/b", "0/0"):
-        res = runner.invoke(app, [*_tiny_adam(tmp_path / "out", 1), "--shard", spec])
+        res = runner.invoke(app, [*_tiny(tmp_path / "out", 1), "--shard", spec])
         assert res.exit_code == 2 and "shard" in res.output, res.output
