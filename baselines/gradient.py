@@ -9,7 +9,7 @@ is the task's by default (``data_loss="task"``): the environment reports the gra
 update is invariant to such a factor (up to its epsilon), so for the same norm the iterates match.
 RED-DiffEq's released code minimises the mean *L1* misfit for every method (``red_diffeq/core/losses.py``);
 ``data_loss="mean_l1"`` does the same here, through the environment's counted operator
-(:mod:`invbench.data_loss`), so its baselines can be run as released on tasks scored with L2. On other
+(:mod:`invbench.core.data_loss`), so its baselines can be run as released on tasks scored with L2. On other
 tasks (Darcy) the same optimiser runs on the task's normalised field
 (``env.unwrapped.field_center/field_scale``).
 """
@@ -23,8 +23,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from invbench.data_loss import check_data_loss, data_terms
-from invbench.solver import Progress, ProgressCallback, Solver
+from invbench.core.data_loss import check_data_loss, data_terms
+from invbench.core.solver import Progress, ProgressCallback, Solver
 
 Penalty = Callable[[torch.Tensor], torch.Tensor]
 
@@ -55,7 +55,7 @@ def adam_inversion(
         penalty: Regulariser of the normalised field; ``None`` for plain gradient inversion.
         lam: Weight of ``penalty`` against the data loss.
         data_loss: ``"task"`` (the relative misfit ``env.step`` reports) or ``"mean_l1"`` (see
-            :mod:`invbench.data_loss`).
+            :mod:`invbench.core.data_loss`).
         callback: Called after every iteration (the regulariser's value is added to ``info``).
 
     Returns:

@@ -33,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, minimize
 
-from invbench.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Solver
 
 
 class _OutOfBudget(Exception):

@@ -13,7 +13,7 @@ iterations the budget allows are split the same way.
 Stage misfit: the counted, differentiable forward operator ``env.unwrapped.operator`` (one forward
 solve, and one adjoint solve on ``backward``) gives the predicted data; the task's own processing
 (its low-cut filter, ``options["lowcut"]``) is applied to it, then the zero-phase low-pass
-:func:`invbench.physics.filters.lowpass` to it *and* to the observed data, and the relative misfit
+:func:`invbench.physics.wave.filters.lowpass` to it *and* to the observed data, and the relative misfit
 (the task's ``l1``/``l2``, missing traces masked) is taken between them. At the full-band stage this
 is exactly the environment's ``data_misfit``. Low-passing the predicted data equals simulating with
 a low-passed wavelet: the acoustic wavefield is linear in the source, ``d = G(m) * w`` (time
@@ -35,9 +35,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from invbench.metrics import relative_misfit
-from invbench.physics.filters import highpass, lowpass
-from invbench.solver import Progress, ProgressCallback, Solver, task_family
+from invbench.core.solver import Progress, ProgressCallback, Solver, task_family
+from invbench.physics.wave.filters import highpass, lowpass
+from invbench.tasks.fwi.metrics import relative_misfit
 
 
 def split_iterations(total: int, stages: int) -> list[int]:

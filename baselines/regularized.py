@@ -36,7 +36,7 @@ mean-loss convention, and the relative form keeps λ independent of the data's u
 
 With ``data_loss="mean_l1"`` the solver minimises RED-DiffEq's released objective itself, ``L + λ R``
 with the mean L1 data loss ``L`` computed through the environment's counted operator
-(:mod:`invbench.data_loss`), whatever norm the task scores with; ``reg_scale="mean"`` then applies λ
+(:mod:`invbench.core.data_loss`), whatever norm the task scores with; ``reg_scale="mean"`` then applies λ
 as it is, and ``"relative"`` applies ``λ D`` (``D`` from the L1 norm), i.e. λ against ``J_L1 = L / D``.
 
 Defaults (one place per solver, below) and their sources:
@@ -62,8 +62,8 @@ import numpy as np
 import torch
 
 from baselines.gradient import adam_inversion
-from invbench.data_loss import check_data_loss
-from invbench.solver import ProgressCallback, Solver
+from invbench.core.data_loss import check_data_loss
+from invbench.core.solver import ProgressCallback, Solver
 
 REG_SCALES = ("mean", "relative")
 

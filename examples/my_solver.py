@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from invbench.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Solver
 
 
 class MySolver(Solver):

@@ -332,7 +332,7 @@ def train_prior_command(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Train a diffusion prior (EMA weights exported as safetensors + JSON manifest; resumable)."""
-    from invbench.priors.train import train_prior
+    from invbench.nn.diffusion.train import train_prior
 
     out = out or Path("priors") / f"{domain}-{preset}.safetensors"
     console.print(f"[bold]invbench train-prior[/] domain={domain} preset={preset} out={out}")
@@ -388,15 +388,15 @@ def prior_report_command(
     """Write the quality report of a trained prior (JSON, markdown for the README, PNG) and print it."""
     import torch
 
-    from invbench.priors.checkpoint import load_prior
-    from invbench.priors.evaluate import draw_samples
-    from invbench.priors.report import (
+    from invbench.nn.diffusion.evaluate import draw_samples
+    from invbench.nn.diffusion.report import (
         prior_report,
         real_openfwi_maps,
         reference_fields,
         report_figure,
         report_markdown,
     )
+    from invbench.nn.weights import load_prior
 
     def fail(message: str, exc: Exception | None = None) -> NoReturn:
         console.print(f"[red]error:[/] {message}", highlight=False)

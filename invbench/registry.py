@@ -15,8 +15,8 @@ import gymnasium as gym
 from invbench.data.families import FAMILIES
 
 NAMESPACE = "invbench"
-_FWI_ENTRY = "invbench.envs.fwi:FWIEnv"
-_DARCY_ENTRY = "invbench.envs.darcy:DarcyEnv"
+_FWI_ENTRY = "invbench.tasks.fwi.env:FWIEnv"
+_DARCY_ENTRY = "invbench.tasks.darcy.env:DarcyEnv"
 
 FWI_FAMILIES = FAMILIES
 """The ten OpenFWI velocity families (each is a registered task)."""

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from invbench.core.solver import Progress, ProgressCallback, Solver, load_solver_class
 from invbench.registry import make
-from invbench.solver import Progress, ProgressCallback, Solver, load_solver_class
 
 
 @dataclass

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from invbench.metrics import relative_misfit, ssim, velocity_metrics
+from invbench.tasks.fwi.metrics import relative_misfit, ssim, velocity_metrics
 
 
 def _layered(seed=0):

@@ -9,11 +9,11 @@ from typing import ClassVar
 import pytest
 from typer.testing import CliRunner
 
-import invbench.solver as solver_mod
+import invbench.core.solver as solver_mod
 from invbench.cli import app
+from invbench.core.solver import BUILTIN_SOLVERS, Solver, load_solver_class, task_family
 from invbench.registry import make
 from invbench.run import run_one
-from invbench.solver import BUILTIN_SOLVERS, Solver, load_solver_class, task_family
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_FWI = {"observed_solver": "deepwave"}
@@ -70,7 +70,7 @@ def test_families_give_a_skip_reason():
 
 def test_a_solver_without_solve_is_refused(tmp_path, monkeypatch):
     (tmp_path / "half_solver_mod.py").write_text(
-        "from invbench.solver import Solver\n\nclass Half(Solver):\n    name = 'half'\n"
+        "from invbench.core.solver import Solver\n\nclass Half(Solver):\n    name = 'half'\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ValueError, match="does not implement solve"):
@@ -94,7 +94,7 @@ def test_unknown_name_lists_close_matches():
     [
         ("no_such_module_xyz:Foo", "cannot load solver"),
         ("examples.my_solver:NoSuchClass", "cannot load solver"),
-        ("json:JSONDecoder", "not an invbench.solver.Solver subclass"),
+        ("json:JSONDecoder", "not an invbench.core.solver.Solver subclass"),
         (":MySolver", "expected 'package.module:Class'"),
         ("examples.my_solver:", "expected 'package.module:Class'"),
     ],
@@ -113,7 +113,7 @@ def test_entry_point_solvers_are_found(repo_on_path, monkeypatch):
 
 def test_module_class_found_in_current_directory(tmp_path, monkeypatch):
     (tmp_path / "user_solver_mod.py").write_text(
-        "from invbench.solver import Solver\n\nclass UserSolver(Solver):\n    name = 'user'\n"
+        "from invbench.core.solver import Solver\n\nclass UserSolver(Solver):\n    name = 'user'\n"
         "    def solve(self, env, *, callback=None):\n        return None\n"
     )
     monkeypatch.chdir(tmp_path)

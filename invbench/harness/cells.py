@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from invbench.core.solver import BUILTIN_SOLVERS, load_solver_class
 from invbench.harness.seeds import derive_seed, short_hash
 from invbench.harness.suites import Suite
 from invbench.registry import resolve_task
-from invbench.solver import BUILTIN_SOLVERS, load_solver_class
 
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from invbench.core.solver import Progress, Solver, load_solver_class
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.guards import CellDiverged, CellTimeout, Deadline, DivergenceCheck
 from invbench.harness.memory import PeakMemory
@@ -32,7 +33,6 @@ from invbench.harness.seeds import short_hash
 from invbench.harness.suites import ITERATION_PARAMS
 from invbench.registry import make
 from invbench.run import seed_everything
-from invbench.solver import Progress, Solver, load_solver_class
 
 STATUSES = ("done", "diverged", "failed", "timeout", "skipped")
 SCHEMA_VERSION = 1

@@ -2,7 +2,7 @@
 
 This is the one place where suites are declared; read it to know exactly what a suite runs.
 
-* ``smoke``: the Tiny tasks against every built-in solver (``invbench.solver.BUILTIN_SOLVERS``,
+* ``smoke``: the Tiny tasks against every built-in solver (``invbench.core.solver.BUILTIN_SOLVERS``,
   read when the suite runs, so new baselines join automatically). Two test instances per task,
   solvers capped at :data:`SMOKE_MAX_ITERATIONS` iterations (the cap is a solver parameter, so it
   is recorded with the results) and a 60 s cell timeout, so the whole suite finishes in a few
@@ -17,7 +17,7 @@ This is the one place where suites are declared; read it to know exactly what a 
   mean L1 data loss (``data_loss="mean_l1"``), as every method does in RED-DiffEq's released code; the
   tasks still score every result with their L2 misfit. 300 cells of 300+ wave-equation solves:
   a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--first-instance``/``--instances``
-  (``scripts/robustness_table.py`` tabulates whatever has been run).
+  (``studies/red_diffeq/robustness_table.py`` tabulates whatever has been run).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from importlib import import_module
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,26 @@ from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
 from invbench.leaderboard.artifacts import find_example
 from invbench.leaderboard.figures import reconstructions_png
 from invbench.leaderboard.markdown import readme, task_markdown
-from invbench.leaderboard.robustness import FIGURE_NAME, suite_section
 from invbench.registry import TASKS
 
 DATA_MARK = "__INVBENCH_LEADERBOARD_DATA__"
+STUDY_SECTIONS: tuple[str, ...] = ("studies.red_diffeq.robustness:suite_section",)
+"""Study sections that open the leaderboard, as ``module:function``.
+
+Each function takes the results table and returns ``None`` (no runs of its study) or a dict with
+``markdown``, ``tables`` (for the web page), ``png`` (base64) and ``figure_name``. Studies own their
+tables; the leaderboard only places them.
+"""
+
+
+def study_section(results: pd.DataFrame) -> dict[str, Any] | None:
+    """The first study section that has runs in ``results`` (see :data:`STUDY_SECTIONS`)."""
+    for target in STUDY_SECTIONS:
+        module, _, func = target.partition(":")
+        section = getattr(import_module(module), func)(results)
+        if section is not None:
+            return section
+    return None
 
 
 def _clean(x: Any) -> Any:
@@ -113,9 +130,9 @@ def load_results_dir(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboard") -> dict[str, Path]:
     """Write ``README.md`` and ``index.html`` for the results in ``results_dir`` into ``out``.
 
-    When ``results_dir`` holds runs of the ``red-diffeq`` suite's tasks, a section comparing them
-    across tasks (:func:`~invbench.leaderboard.robustness.suite_section`) comes first, and its
-    figure is written beside the README.
+    When ``results_dir`` holds runs of a study's tasks (:data:`STUDY_SECTIONS`, e.g. the
+    ``red-diffeq`` suite), that study's section comes first, and its figure is written beside the
+    README.
 
     Returns:
         The written paths, by name (``readme``, ``html`` and, with a suite section, ``figure``).
@@ -137,7 +154,7 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
                 "example": _example(rows, summary, results_dir / "examples", facts["rank_metric"]),
             }
         )
-    suite = suite_section(results)
+    suite = study_section(results)
     if suite is not None:
         sections.insert(0, suite["markdown"])
     payload = _clean(
@@ -157,6 +174,6 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
     atomic_write(paths["html"], lambda f: f.write(html.encode("utf-8")))
     if suite is not None:
         png = base64.b64decode(suite["png"])
-        paths["figure"] = out / FIGURE_NAME
+        paths["figure"] = out / suite["figure_name"]
         atomic_write(paths["figure"], lambda f: f.write(png))
     return paths

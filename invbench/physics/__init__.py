@@ -1,24 +1,4 @@
-"""Wave physics: acquisition, OpenFWI's reference solver, the deepwave propagator, wavelets, filters.
+"""PDE solvers, one folder per physics: ``wave/`` (acoustic wave equation) and ``darcy/`` (steady Darcy flow).
 
-Importing this package is cheap: deepwave is loaded only when :mod:`invbench.physics.acoustic`
-first runs a simulation.
+Importing this package is cheap; each physics loads its numerical back end when first used.
 """
-
-from invbench.physics.acoustic import AcousticPropagator, default_device, simulate
-from invbench.physics.acquisition import OPENFWI, TINY, Acquisition
-from invbench.physics.filters import highpass, lowpass
-from invbench.physics.reference import reference_forward
-from invbench.physics.wavelet import ricker
-
-__all__ = [
-    "OPENFWI",
-    "TINY",
-    "AcousticPropagator",
-    "Acquisition",
-    "default_device",
-    "highpass",
-    "lowpass",
-    "reference_forward",
-    "ricker",
-    "simulate",
-]

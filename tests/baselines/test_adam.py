@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 
 from baselines.gradient import AdamFWI
-from invbench.metrics import velocity_metrics
+from invbench.tasks.fwi.metrics import velocity_metrics
 
 
 def _solve(seed=0, iterations=15):

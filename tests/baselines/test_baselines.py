@@ -10,8 +10,8 @@ import pytest
 from baselines.lbfgs import LBFGS
 from baselines.multiscale import Multiscale, split_iterations
 from baselines.regularized import Tikhonov, TotalVariation, mean_data_power, tikhonov_penalty, tv_penalty
+from invbench.core.solver import load_solver_class
 from invbench.registry import make
-from invbench.solver import load_solver_class
 
 REPO = Path(__file__).resolve().parents[2]
 FWI_TINY = ("FWI-Tiny-v0", {"observed_solver": "deepwave"})
@@ -25,7 +25,7 @@ IDS = [f"{t[0]}-{s}" for t, s in CASES]
 def _env(task, budget=None, index=1):
     tid, kwargs = task
     if tid.startswith("Darcy"):
-        pytest.importorskip("invbench.envs.darcy")
+        pytest.importorskip("invbench.tasks.darcy.env")
     extra = {} if budget is None else {"budget": budget}
     env = make(tid, **kwargs, **extra)
     env.reset(seed=0, options={"index": index})
@@ -166,9 +166,7 @@ def test_regularized_lower_model_error_on_flatvel(solver):
 
 
 def test_baseline_table_script(tmp_path):
-    spec = importlib.util.spec_from_file_location("baseline_table", REPO / "scripts" / "baseline_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("studies.baselines.baseline_table")
     out = tmp_path / "table.md"
     module.main(
         [

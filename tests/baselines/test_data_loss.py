@@ -8,7 +8,7 @@ import torch
 
 from baselines.gradient import AdamFWI, adam_inversion
 from baselines.regularized import Tikhonov, TotalVariation, mean_data_power
-from invbench.data_loss import data_terms, mean_l1_misfit
+from invbench.core.data_loss import data_terms, mean_l1_misfit
 from invbench.registry import make
 
 

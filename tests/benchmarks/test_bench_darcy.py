@@ -12,7 +12,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from invbench.data.darcy_fields import grf_log_k
-from invbench.physics.darcy import DarcyProblem, assemble, darcy_solve
+from invbench.physics.darcy.solver import DarcyProblem, assemble, darcy_solve
 
 N = 64
 

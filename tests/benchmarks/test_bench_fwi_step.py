@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from invbench.physics.acquisition import OPENFWI
-from invbench.physics.wavelet import ricker
+from invbench.physics.wave.acquisition import OPENFWI
+from invbench.physics.wave.wavelet import ricker
 
 
 @pytest.fixture(scope="module")

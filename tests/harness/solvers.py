@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from invbench.solver import Progress, Solver
+from invbench.core.solver import Progress, Solver
 
 
 def _info(env) -> dict[str, Any]:

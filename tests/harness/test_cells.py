@@ -2,10 +2,10 @@ import json
 
 import pytest
 
+from invbench.core.solver import BUILTIN_SOLVERS
 from invbench.harness.cells import plan_cells
 from invbench.harness.suites import SUITES, get_suite
 from invbench.registry import FWI_FAMILIES
-from invbench.solver import BUILTIN_SOLVERS
 
 
 def test_smoke_suite_is_tiny_tasks_times_every_builtin_solver():

@@ -7,7 +7,8 @@ import pytest
 import scipy.sparse.linalg as spla
 import torch
 
-from invbench.physics.darcy import (
+from invbench.physics.darcy.fv import face_transmissibilities
+from invbench.physics.darcy.solver import (
     DarcyProblem,
     assemble,
     cell_centres,
@@ -16,8 +17,7 @@ from invbench.physics.darcy import (
     log_conductivity,
     solve_head,
 )
-from invbench.physics.darcy_fv import face_transmissibilities
-from invbench.physics.darcy_sparse import csc_from_parts, fill_reducing_order
+from invbench.physics.darcy.sparse import csc_from_parts, fill_reducing_order
 
 BCS = ("dirichlet0", "head_drop")
 PI = np.pi

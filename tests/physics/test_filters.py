@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from invbench.physics.filters import highpass, lowpass
+from invbench.physics.wave.filters import highpass, lowpass
 
 DT = 1e-3
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from invbench.physics import OPENFWI, TINY, AcousticPropagator, Acquisition, reference_forward
-from invbench.physics.reference import NBC, sponge_damping
-from invbench.physics.wavelet import ricker
+from invbench.physics.wave import OPENFWI, TINY, AcousticPropagator, Acquisition, reference_forward
+from invbench.physics.wave.reference import NBC, sponge_damping
+from invbench.physics.wave.wavelet import ricker
 
 DATA_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "openfwi"
 FLATVEL = DATA_DIR / "flatvel_a_train.npz"

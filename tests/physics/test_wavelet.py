@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from invbench.physics.wavelet import ricker, ricker_length
+from invbench.physics.wave.wavelet import ricker, ricker_length
 
 
 def test_openfwi_length_and_peak():

@@ -7,8 +7,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from invbench.priors.presets import Preset, ScheduleSpec, TrainSpec, UNetSpec
-from invbench.priors.train import train_prior
+from invbench.nn.diffusion.presets import Preset, ScheduleSpec, TrainSpec, UNetSpec
+from invbench.nn.diffusion.train import train_prior
 
 TINY_UNET = UNetSpec((8, 16), 1, (False, False), mid_attention=False, norm_num_groups=4, attention_head_dim=8)
 FAST_FWI = {"observed_solver": "deepwave"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from invbench.metrics import velocity_metrics
+from invbench.core.solver import load_solver_class
 from invbench.registry import make
-from invbench.solver import load_solver_class
-from solvers.diffusion_fwi import DiffusionFWI, gaussian_smooth, reverse_timesteps
+from invbench.tasks.fwi.metrics import velocity_metrics
+from solvers.diffusion_fwi.solver import DiffusionFWI, gaussian_smooth, reverse_timesteps
 
 from .conftest import solve_tiny
 

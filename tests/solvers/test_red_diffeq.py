@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from invbench.metrics import velocity_metrics
-from invbench.priors.checkpoint import load_prior
+from invbench.core.solver import load_solver_class
+from invbench.nn.weights import load_prior
 from invbench.registry import make
-from invbench.solver import load_solver_class
-from solvers.red_diffeq import REDDiffEq, red_regularizer, time_weight
-from solvers.windows import window_starts, windowed_regularizer
+from invbench.tasks.fwi.metrics import velocity_metrics
+from solvers.red_diffeq.solver import REDDiffEq, red_regularizer, time_weight
+from solvers.red_diffeq.windows import window_starts, windowed_regularizer
 
 from .conftest import FAST_FWI, solve_tiny, tiny_env
 
@@ -192,7 +192,7 @@ def test_harness_records_a_skip_without_a_prior_and_runs_with_one(solver, tiny_f
 
 
 def test_darcy_uses_the_priors_units_and_the_task_misfit(tmp_path):
-    from invbench.priors.train import train_prior
+    from invbench.nn.diffusion.train import train_prior
 
     from .conftest import tiny_preset
 

@@ -1,0 +1,355 @@
+"""``InverseProblemEnv``: the Gymnasium contract shared by every invbench task.
+
+A task is an inverse problem with a fixed specification. ``reset`` draws one *instance* (a hidden
+true parameter field and its observed data); ``step`` evaluates a proposed field with a real PDE
+solver and returns the data misfit and its gradient. Solvers that backpropagate through physics use
+:meth:`InverseProblemEnv.operator` instead; both paths draw on the same budget and counters.
+
+Subclasses implement :meth:`_make_instance` and :meth:`_simulate` and declare the spaces.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from invbench.core.counters import SolveCounter, Stopwatch
+from invbench.core.errors import EpisodeStateError, InvalidActionError
+from invbench.tasks.fwi.metrics import relative_misfit
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Instance:
+    """One drawn problem instance.
+
+    Attributes:
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        index: Index within the split.
+        seed: The instance seed derived from (task, split, index).
+        truth: The hidden true parameter field, shape ``field_shape`` (never shown to solvers).
+        observed: Observed data, shape ``data_shape`` (already masked/filtered as the task says).
+        mask: 0/1 weights broadcastable to the data (0 = missing measurement).
+        initial: The initial parameter field given to solvers, shape ``field_shape``.
+        extras: Task-specific, non-secret information (e.g. sensor coordinates).
+    """
+
+    split: str
+    index: int
+    seed: int
+    truth: np.ndarray
+    observed: torch.Tensor
+    mask: torch.Tensor
+    initial: np.ndarray
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class _AdjointProbe(torch.autograd.Function):
+    """Identity on the parameter field whose backward marks the end of one adjoint solve."""
+
+    @staticmethod
+    def forward(ctx: Any, m: torch.Tensor, env: InverseProblemEnv) -> torch.Tensor:  # type: ignore[override]
+        ctx.env = env
+        ctx.batch = m.shape[0]
+        return m.view_as(m)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        env: InverseProblemEnv = ctx.env
+        env._adjoint_done(ctx.batch)
+        return grad, None
+
+
+class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
+    """Base class of invbench environments (see the module docstring).
+
+    Subclasses set ``field_shape``, ``field_low``/``field_high`` (physical bounds of the action),
+    ``data_shape``, the observation and action spaces, and implement :meth:`_make_instance` and
+    :meth:`_simulate`.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "torch": False}
+
+    field_shape: tuple[int, ...]
+    field_low: float
+    field_high: float
+    data_shape: tuple[int, ...]
+    field_center: float = 0.0
+    """Affine normalisation of the field for solvers: ``(m - field_center) / field_scale``."""
+    field_scale: float = 1.0
+    plotter: ClassVar[str] = ""
+    """``"module:function"`` that draws a run's figure (see :mod:`invbench.run`)."""
+
+    def __init__(
+        self,
+        *,
+        budget: int,
+        misfit: str = "l2",
+        n_instances: dict[str, int] | None = None,
+        device: str | torch.device | None = None,
+        report_time: bool = True,
+    ) -> None:
+        if budget < 2:
+            raise ValueError(f"budget must allow at least one forward + adjoint (>= 2), got {budget}")
+        if misfit not in ("l2", "l1"):
+            raise ValueError(f"misfit must be 'l2' or 'l1', got {misfit!r}")
+        self.budget = int(budget)
+        self.report_time = bool(report_time)
+        self.misfit_kind = misfit
+        self.n_instances = {"train": 10**9, "val": 100, "test": 100, **(n_instances or {})}
+        self.device = torch.device(device) if device else _default_device()
+        self.counter = SolveCounter(budget=self.budget)
+        self._instance: Instance | None = None
+        self._finalized = False
+        self._t_episode = 0.0
+        self._t_adjoint_start = 0.0
+        self._pending_adjoint = 0
+        self._last_model: np.ndarray | None = None
+        self._static_obs: dict[str, np.ndarray] = {}
+        self.final_prediction: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
+    def _make_instance(self, split: str, index: int) -> Instance:
+        """Build the instance ``(split, index)`` deterministically."""
+
+    @abc.abstractmethod
+    def _simulate(self, m: torch.Tensor) -> torch.Tensor:
+        """Differentiable forward model: ``(B, *field_shape)`` -> ``(B, *data_shape)``."""
+
+    def transform_data(self, d: torch.Tensor) -> torch.Tensor:
+        """Processing the task applies to predicted data before the misfit (e.g. a low-cut filter).
+
+        Public so that solvers computing their own misfit from :meth:`operator` compare like with
+        like: ``transform_data(operator(m))`` against ``instance.observed``. The identity here;
+        tasks override it. Differentiable, and no PDE solve.
+        """
+        return d
+
+    def _extra_obs(self) -> dict[str, np.ndarray]:
+        return {}
+
+    # ------------------------------------------------------------------ Gymnasium API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Draw an instance: ``options={"split": "test", "index": i}`` (index drawn if absent)."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        split = options.pop("split", "test")
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        n = self.n_instances[split]
+        index = options.pop("index", None)
+        if index is None:
+            index = int(self.np_random.integers(0, min(n, 2**31 - 1)))
+        index = int(index)
+        if not 0 <= index < n:
+            raise ValueError(f"index {index} out of range for split {split!r} with {n} instances")
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; expected 'split' and 'index'")
+        self._instance = self._make_instance(split, index)
+        self.counter = SolveCounter(budget=self.budget)
+        self._pending_adjoint = 0
+        self._finalized = False
+        self.final_prediction = None
+        self._t_episode = time.perf_counter()
+        self._last_model = self._instance.initial.astype(np.float32)
+        self._static_obs = {
+            "observed": self._instance.observed.detach().cpu().numpy().astype(np.float32),
+            "mask": self._instance.mask.detach().cpu().numpy().reshape(-1).astype(np.int8),
+            "initial_model": self._instance.initial.astype(np.float32),
+        }
+        obs = self._observation(self._last_model, misfit=np.inf, gradient=None)
+        return obs, self.current_info()
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Evaluate a proposed field: returns its misfit, gradient and the reward ``-misfit``."""
+        misfit, grad = self.evaluate(action, gradient=True)
+        assert grad is not None
+        self._last_model = np.asarray(action, dtype=np.float32)
+        obs = self._observation(self._last_model, misfit=misfit, gradient=grad)
+        truncated = self.counter.remaining < 2
+        return obs, -float(misfit), False, truncated, self.current_info()
+
+    # ------------------------------------------------------------------ counted physics
+    @property
+    def instance(self) -> Instance:
+        """The current instance (raises before ``reset``)."""
+        if self._instance is None:
+            raise EpisodeStateError("call reset() before using the environment")
+        return self._instance
+
+    def operator(self, m: torch.Tensor) -> torch.Tensor:
+        """Counted, differentiable forward operator for solvers that backpropagate through physics.
+
+        Each call counts one forward solve per instance in the batch; a backward pass through the
+        result counts one adjoint solve per instance. The adjoint is reserved at call time when the
+        input requires grad, so a budget is never overrun.
+
+        Args:
+            m: Parameter field(s) in physical units, ``(B, *field_shape)`` or ``field_shape``.
+
+        Returns:
+            Predicted data ``(B, *data_shape)`` (or ``data_shape`` for an unbatched input), on the
+            environment's device, before the task's data transform (see :meth:`data_misfit`).
+        """
+        self._check_active()
+        unbatched = tuple(m.shape) == tuple(self.field_shape)
+        mb = m.unsqueeze(0) if unbatched else m
+        self._validate_field(mb)
+        b = mb.shape[0]
+        needs_adjoint = torch.is_grad_enabled() and mb.requires_grad
+        self.counter.reserve(b * (2 if needs_adjoint else 1) + self._pending_adjoint)
+        mb = mb.to(self.device, torch.float32)
+        if needs_adjoint:
+            mb = _AdjointProbe.apply(mb, self)
+            self._pending_adjoint += b
+        with Stopwatch(self.counter):
+            pred = self._simulate(mb)
+        self.counter.forward += b
+        if needs_adjoint:
+            pred.register_hook(self._adjoint_started)
+        return pred[0] if unbatched else pred
+
+    def data_misfit(self, m: torch.Tensor) -> torch.Tensor:
+        """Relative data misfit of field(s) ``m`` (counted; differentiable); one value per instance."""
+        pred = self.operator(m)
+        if pred.dim() == len(self.data_shape):
+            pred = pred.unsqueeze(0)
+        pred = self.transform_data(pred)
+        inst = self.instance
+        return torch.stack(
+            [relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred]
+        )
+
+    def evaluate(self, model: np.ndarray, *, gradient: bool = True) -> tuple[float, np.ndarray | None]:
+        """Misfit (and its gradient w.r.t. the field, physical units) of one field; counted.
+
+        Args:
+            model: One parameter field of shape ``field_shape`` in physical units.
+            gradient: Also run the adjoint and return the gradient.
+
+        Returns:
+            ``(misfit, gradient)``; the gradient is ``None`` when not requested.
+        """
+        arr = self._validate_action(model)
+        m = torch.from_numpy(arr).to(self.device).unsqueeze(0)
+        if not gradient:
+            with torch.no_grad():
+                return float(self.data_misfit(m)[0]), None
+        m.requires_grad_(True)
+        j = self.data_misfit(m)[0]
+        j.backward()
+        assert m.grad is not None
+        return float(j.detach()), m.grad[0].detach().cpu().numpy().astype(np.float32)
+
+    def finalize(self, estimate: np.ndarray) -> dict[str, float]:
+        """End the episode and score the final estimate against the hidden truth.
+
+        Called by the harness after the solver returns. Further steps raise until ``reset``.
+        The final data misfit is computed with one uncounted forward solve (scoring, not solving).
+        """
+        arr = self._validate_action(estimate)
+        self._check_active()
+        self._finalized = True
+        with torch.no_grad():
+            pred = self.transform_data(self._simulate(torch.from_numpy(arr).to(self.device).unsqueeze(0)))
+            inst = self.instance
+            misfit = float(relative_misfit(pred[0], inst.observed, kind=self.misfit_kind, mask=inst.mask))
+        self.final_prediction = (pred[0] * inst.mask).cpu().numpy()
+        scores = self._score(arr, inst.truth)
+        scores["data_misfit"] = misfit
+        return scores
+
+    @abc.abstractmethod
+    def _score(self, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        """Model metrics of an estimate against the hidden truth."""
+
+    def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:
+        """Extra arrays for a finished episode's figure (after :meth:`finalize`; not counted)."""
+        if not self._finalized:
+            raise EpisodeStateError("figure_arrays() is only available after finalize()")
+        return {}
+
+    # ------------------------------------------------------------------ internals
+    def _adjoint_started(self, grad: torch.Tensor) -> None:
+        self._t_adjoint_start = time.perf_counter()
+
+    def _adjoint_done(self, batch: int) -> None:
+        self.counter.adjoint += batch
+        self._pending_adjoint = max(self._pending_adjoint - batch, 0)
+        self.counter.physics_time += time.perf_counter() - self._t_adjoint_start
+
+    def _check_active(self) -> None:
+        if self._instance is None:
+            raise EpisodeStateError("call reset() before step()/operator()")
+        if self._finalized:
+            raise EpisodeStateError("the episode was finalized; call reset() to start a new one")
+
+    def _validate_field(self, m: torch.Tensor) -> None:
+        shape = tuple(m.shape[1:])
+        if m.dim() != len(self.field_shape) + 1 or shape != tuple(self.field_shape):
+            raise InvalidActionError(
+                f"expected a field of shape {self.field_shape} (or batched (B, *{self.field_shape})), "
+                f"got {tuple(m.shape)}"
+            )
+        with torch.no_grad():
+            if not bool(torch.isfinite(m).all()):
+                raise InvalidActionError("the proposed field contains NaN or inf")
+            lo, hi = float(m.min()), float(m.max())
+        tol = 1e-4 * max(abs(self.field_low), abs(self.field_high), 1.0)
+        if lo < self.field_low - tol or hi > self.field_high + tol:
+            raise InvalidActionError(
+                f"the proposed field has values in [{lo:.6g}, {hi:.6g}], outside the task's range "
+                f"[{self.field_low:.6g}, {self.field_high:.6g}]; clip your estimate to the range"
+            )
+
+    def _validate_action(self, action: Any) -> np.ndarray:
+        if isinstance(action, torch.Tensor):
+            action = action.detach().cpu().numpy()
+        try:
+            arr = np.asarray(action, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise InvalidActionError(f"the action must be a numeric array of shape {self.field_shape}") from e
+        self._validate_field(torch.from_numpy(arr).unsqueeze(0))
+        self._check_active()
+        return np.ascontiguousarray(arr)
+
+    def _observation(
+        self, model: np.ndarray, *, misfit: float, gradient: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        grad = np.zeros(self.field_shape, np.float32) if gradient is None else gradient
+        obs = {
+            **{k: v.copy() for k, v in self._static_obs.items()},
+            "model": model.astype(np.float32),
+            "misfit": np.array([misfit], dtype=np.float32),
+            "gradient": grad.astype(np.float32),
+        }
+        obs.update(self._extra_obs())
+        return obs
+
+    def current_info(self) -> dict[str, Any]:
+        """The ``info`` dict ``step`` would return now: PDE-solve counters, instance, times.
+
+        For solvers that drive :meth:`operator` directly and report progress to the harness.
+        """
+        inst = self.instance
+        info: dict[str, Any] = dict(self.counter.as_dict())
+        info.update(split=inst.split, index=inst.index)
+        if self.report_time:
+            info.update(
+                wall_time=time.perf_counter() - self._t_episode, physics_time=self.counter.physics_time
+            )
+        return info
+
+
+def _default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

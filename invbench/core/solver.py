@@ -1,0 +1,209 @@
+"""The solver protocol and the solver registry.
+
+Every inversion method, classical or learned, is a :class:`Solver`: it is set up once (load
+weights, compile: not timed), then solves one instance by driving the environment and returns the
+final estimate. Solvers declare the tasks they apply to (and why they skip the others) and their
+parameters with defaults, so the harness can record them.
+
+Parameters are declared once, in ``defaults`` (name -> generic default). A solver whose good
+settings differ between task families (FWI velocities vs Darcy log-conductivities) overrides some of
+them per family in ``family_defaults`` (family -> {name: default}). The parameters of a run resolve,
+lowest precedence first, as ``defaults``, then ``family_defaults[family]`` of the environment's
+family (:func:`task_family`), then the keyword arguments given to the constructor;
+:meth:`Solver.resolve_params` returns them for the harness to record.
+
+Solvers are found by short name (built-ins and the ``invbench.solvers`` entry-point group of any
+installed package) or as ``"package.module:ClassName"``. A ``module:Class`` that is not importable
+from ``sys.path`` is also looked up in the current directory (as ``uvicorn module:app`` does), so
+``invbench run --solver my_solver:MySolver`` works from the folder holding ``my_solver.py``.
+"""
+
+from __future__ import annotations
+
+import abc
+import difflib
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+BUILTIN_SOLVERS: dict[str, str] = {
+    "adam": "baselines.gradient:AdamFWI",
+    "lbfgs": "baselines.lbfgs:LBFGS",
+    "tikhonov": "baselines.regularized:Tikhonov",
+    "tv": "baselines.regularized:TotalVariation",
+    "multiscale": "baselines.multiscale:Multiscale",
+    "red-diffeq": "solvers.red_diffeq.solver:REDDiffEq",
+    "diffusion-fwi": "solvers.diffusion_fwi.solver:DiffusionFWI",
+}
+ENTRY_POINT_GROUP = "invbench.solvers"
+
+
+@dataclass
+class Progress:
+    """One iteration's report from a solver to the harness (progress bars, curves).
+
+    Attributes:
+        iteration: 1-based iteration number.
+        misfit: The data misfit of the iterate (as the environment reports it).
+        info: The environment's ``info`` after the iteration (PDE-solve counters, wall time).
+    """
+
+    iteration: int
+    misfit: float
+    info: dict[str, Any]
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def task_family(env: gym.Env) -> str:
+    """The task family of an environment: ``"fwi"``, ``"darcy"``, ...
+
+    Read from the unwrapped environment's ``task_family`` attribute; an environment without one
+    is named after its class (``FooEnv`` -> ``"foo"``).
+    """
+    base = env.unwrapped
+    family = getattr(base, "task_family", None)
+    if isinstance(family, str) and family:
+        return family
+    return type(base).__name__.removesuffix("Env").lower()
+
+
+class Solver(abc.ABC):
+    """Base class of every invbench solver.
+
+    Subclasses set ``name``, ``defaults`` (every parameter name -> its default) and implement
+    :meth:`solve`; they may set ``family_defaults`` (task family -> parameter overrides) and
+    ``families`` (the task families they apply to), and override :meth:`applies_to` and
+    :meth:`setup`. ``self.params`` holds the parameters: the constructor's resolution (without a
+    task family) until :meth:`resolve_params` binds them to an environment.
+
+    Args:
+        **params: Parameter values overriding the defaults (every family's).
+
+    Raises:
+        ValueError: For a parameter the solver does not declare.
+    """
+
+    name: ClassVar[str] = "solver"
+    defaults: ClassVar[dict[str, Any]] = {}
+    family_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    families: ClassVar[tuple[str, ...] | None] = None
+    """Task families the solver applies to (``None``: all)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for family, overrides in cls.family_defaults.items():
+            undeclared = sorted(set(overrides) - set(cls.defaults))
+            if undeclared:
+                raise TypeError(
+                    f"{cls.__name__}.family_defaults[{family!r}] sets {undeclared}, which are not "
+                    "declared in defaults (declare every parameter there)"
+                )
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameters {unknown}; known: {sorted(self.defaults)}")
+        self.overrides: dict[str, Any] = dict(params)
+        self.params: dict[str, Any] = {**self.defaults, **params}
+
+    def resolve_params(self, env: gym.Env) -> dict[str, Any]:
+        """Resolve the parameters against the environment's task family and keep them.
+
+        Precedence, lowest first: ``defaults``, ``family_defaults[task_family(env)]``, the
+        constructor's keyword arguments. Idempotent; the harness records the result.
+
+        Returns:
+            A copy of the resolved parameters (also stored in ``self.params``).
+        """
+        family = self.family_defaults.get(task_family(env), {})
+        self.params = {**self.defaults, **family, **self.overrides}
+        return dict(self.params)
+
+    def applies_to(self, env: gym.Env) -> str | None:
+        """``None`` when the solver applies to the task, otherwise the reason it skips it."""
+        family = task_family(env)
+        if self.families is not None and family not in self.families:
+            return f"{self.name} applies to {', '.join(self.families)} tasks only, not {family}"
+        return None
+
+    def setup(self, env: gym.Env) -> None:
+        """One-off preparation before solving (not timed): load weights, build operators.
+
+        The base implementation resolves the parameters against the task (:meth:`resolve_params`);
+        subclasses that override it should call ``super().setup(env)``.
+        """
+        self.resolve_params(env)
+
+    @abc.abstractmethod
+    def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
+        """Solve the instance the environment was reset to; return the final estimate."""
+
+
+def available_solvers() -> dict[str, str]:
+    """Short name -> ``"module:Class"`` of every built-in and entry-point solver."""
+    known = dict(BUILTIN_SOLVERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        known.setdefault(ep.name, ep.value)
+    return known
+
+
+def _import_module(module_name: str) -> ModuleType:
+    """Import a module, retrying from the current directory when it is not on ``sys.path``."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        top = module_name.partition(".")[0]
+        cwd = os.getcwd()
+        if e.name != top or cwd in sys.path or not _exists_in(cwd, top):
+            raise
+        sys.path.append(cwd)
+        return importlib.import_module(module_name)
+
+
+def _exists_in(folder: str, top: str) -> bool:
+    return os.path.isfile(os.path.join(folder, f"{top}.py")) or os.path.isdir(os.path.join(folder, top))
+
+
+def load_solver_class(spec: str) -> type[Solver]:
+    """Find a solver class by short name, entry point, or ``"module:Class"``.
+
+    Raises:
+        ValueError: For an unknown name (listing close matches) or a bad ``module:Class``.
+    """
+    if ":" in spec and spec not in BUILTIN_SOLVERS:
+        target = spec
+    else:
+        known = available_solvers()
+        if spec not in known:
+            close = difflib.get_close_matches(spec, list(known), n=5, cutoff=0.4)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"unknown solver {spec!r}.{hint} Known: {', '.join(sorted(known))} "
+                "(or give a 'package.module:Class')"
+            )
+        target = known[spec]
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"cannot load solver {spec!r}: expected 'package.module:Class', got {target!r}")
+    try:
+        module = _import_module(module_name)
+        cls = getattr(module, attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load solver {spec!r} from {target!r}: {e}") from e
+    if not (isinstance(cls, type) and issubclass(cls, Solver)):
+        raise ValueError(f"{target!r} is not an invbench.core.solver.Solver subclass")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise ValueError(f"solver {target!r} cannot be used: it does not implement {missing}")
+    return cls

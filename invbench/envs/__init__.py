@@ -1,1 +1,0 @@
-"""envs package."""

@@ -1,0 +1,1 @@
+"""Darcy flow: the environment, sensor layouts, metrics and figure."""

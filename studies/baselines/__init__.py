@@ -1,0 +1,1 @@
+"""Baseline tables over tasks x instances."""

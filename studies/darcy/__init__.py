@@ -1,0 +1,1 @@
+"""The Darcy bimaterial study: phase errors of each solver."""
