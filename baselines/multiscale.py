@@ -35,9 +35,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from invbench.core.misfit import relative_misfit
 from invbench.core.solver import Progress, ProgressCallback, Solver, task_family
 from invbench.physics.wave.filters import highpass, lowpass
-from invbench.tasks.fwi.metrics import relative_misfit
 
 
 def split_iterations(total: int, stages: int) -> list[int]:

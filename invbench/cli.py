@@ -196,15 +196,14 @@ def bench(
     """Run a benchmark suite: tasks x instances x solvers x seeds, into a parquet results folder."""
     import time
 
-    import torch
-
+    from invbench.core.device import default_device
     from invbench.harness.cells import plan_cells
     from invbench.harness.display import summary_table
     from invbench.harness.runner import ResultsExistError, run_benchmark, scored_cell_ids, shard
     from invbench.harness.suites import get_suite
 
     if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = default_device().type
     try:
         spec = get_suite(suite)
         cells = plan_cells(

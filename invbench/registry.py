@@ -8,10 +8,12 @@ single source of the task's settings. Bump ``-vN`` whenever anything that change
 from __future__ import annotations
 
 import difflib
+import importlib
 from typing import Any
 
 import gymnasium as gym
 
+from invbench.core.options import NOT_OPTIONS, option_defaults, option_names, plain, reject_unknown
 from invbench.data.families import FAMILIES
 
 NAMESPACE = "invbench"
@@ -81,7 +83,36 @@ def resolve_task(task_id: str) -> str:
     raise ValueError(f"unknown task id {task_id!r}.{hint} Run `invbench tasks` to list all tasks.")
 
 
+def env_class(task_id: str) -> type:
+    """The environment class behind a task id."""
+    module_name, _, attr = TASKS[resolve_task(task_id)][0].partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def task_options(task_id: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every option of a task, resolved (JSON-ready; the device is recorded separately, not here).
+
+    Lowest precedence first: the environment class's defaults, the task id's registered settings,
+    ``overrides``.
+
+    Raises:
+        ValueError: For an unknown task id or option name.
+    """
+    full = resolve_task(task_id)
+    cls = env_class(full)
+    overrides = dict(overrides or {})
+    valid = option_names(cls)
+    reject_unknown(full, {k: v for k, v in overrides.items() if k not in valid}, valid)
+    resolved = {**option_defaults(cls), **TASKS[full][1], **overrides}
+    return {k: plain(v) for k, v in resolved.items() if k not in NOT_OPTIONS}
+
+
 def make(task_id: str, **kwargs: Any) -> gym.Env:
-    """``gymnasium.make`` with a clear error naming close matches for an unknown id."""
+    """``gymnasium.make`` with clear errors for an unknown id or option name.
+
+    The environment itself checks each option's value.
+    """
     register_all()
-    return gym.make(resolve_task(task_id), **kwargs)
+    full = resolve_task(task_id)
+    task_options(full, {k: v for k, v in kwargs.items() if k != "device"})
+    return gym.make(full, **kwargs)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from invbench.tasks.fwi.metrics import relative_misfit, ssim, velocity_metrics
+from invbench.core.misfit import relative_misfit
+from invbench.tasks.fwi.metrics import ssim, velocity_metrics
 
 
 def _layered(seed=0):

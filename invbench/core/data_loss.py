@@ -20,7 +20,7 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 
-from invbench.tasks.fwi.metrics import relative_misfit
+from invbench.core.misfit import relative_misfit
 
 DATA_LOSSES: tuple[str, ...] = ("mean_l1", "task")
 

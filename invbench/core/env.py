@@ -20,10 +20,13 @@ import numpy as np
 import torch
 
 from invbench.core.counters import SolveCounter, Stopwatch
+from invbench.core.device import resolve_device
 from invbench.core.errors import EpisodeStateError, InvalidActionError
-from invbench.tasks.fwi.metrics import relative_misfit
+from invbench.core.misfit import relative_misfit
+from invbench.core.options import check_choice, check_int
 
 SPLITS = ("train", "val", "test")
+MISFITS = ("l2", "l1")
 
 
 @dataclass
@@ -77,6 +80,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "torch": False}
 
+    task_family: ClassVar[str]
+    """The family of tasks the environment belongs to (``"fwi"``, ``"darcy"``, ...): solvers declare
+    the families they apply to and may set per-family parameter defaults."""
     field_shape: tuple[int, ...]
     field_low: float
     field_high: float
@@ -94,17 +100,17 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         misfit: str = "l2",
         n_instances: dict[str, int] | None = None,
         device: str | torch.device | None = None,
-        report_time: bool = True,
+        report_time: bool = False,
     ) -> None:
-        if budget < 2:
-            raise ValueError(f"budget must allow at least one forward + adjoint (>= 2), got {budget}")
-        if misfit not in ("l2", "l1"):
-            raise ValueError(f"misfit must be 'l2' or 'l1', got {misfit!r}")
-        self.budget = int(budget)
+        if not isinstance(getattr(type(self), "task_family", None), str) or not self.task_family:
+            raise TypeError(f"{type(self).__name__} must declare its task_family (a class attribute)")
+        self.budget = check_int("budget (PDE solves; one forward + one adjoint at least)", budget, low=2)
         self.report_time = bool(report_time)
-        self.misfit_kind = misfit
+        self.misfit_kind = check_choice("misfit", misfit, MISFITS)
         self.n_instances = {"train": 10**9, "val": 100, "test": 100, **(n_instances or {})}
-        self.device = torch.device(device) if device else _default_device()
+        for split in ("val", "test"):
+            check_int(f"n_{split}", self.n_instances[split], low=1)
+        self.device = resolve_device(device)
         self.counter = SolveCounter(budget=self.budget)
         self._instance: Instance | None = None
         self._finalized = False
@@ -349,7 +355,3 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
                 wall_time=time.perf_counter() - self._t_episode, physics_time=self.counter.physics_time
             )
         return info
-
-
-def _default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-V_MIN = 1500
-V_MAX = 4500
+from invbench.physics.wave.units import V_MAX, V_MIN
+
 REFERENCE_DEPTH = 70
 _CHUNK = 1024  # maps rendered at once, to bound temporary memory
 
@@ -139,10 +139,11 @@ def sample_velocities(
     n = n_layers.shape[0]
     slots = np.arange(kmax + 1)
     if spec.monotonic:
-        vals = rng.integers(V_MIN, V_MAX + 1, size=(n, kmax + 1))
-        vals[slots[None, :] > n_layers[:, None]] = V_MAX + 1
+        lo, hi = int(V_MIN), int(V_MAX)  # integer velocities, as OpenFWI's maps
+        vals = rng.integers(lo, hi + 1, size=(n, kmax + 1))
+        vals[slots[None, :] > n_layers[:, None]] = hi + 1
         vals = np.sort(vals, axis=1)
-        return np.minimum(vals, V_MAX)
+        return np.minimum(vals, hi)
     start = rng.uniform(V_MIN, V_MIN + 1200.0, size=(n, 1))
     size = rng.uniform(spec.min_step, spec.max_step, size=(n, kmax))
     sign = np.where(rng.random((n, kmax)) < spec.p_increase, 1.0, -1.0)

@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from invbench.physics.wave.units import V_MAX, V_MIN
+
 VELOCITY_SHAPE = (1, 70, 70)
 SEISMIC_SHAPE = (5, 1000, 70)
-V_RANGE = (1500.0, 4500.0)
+V_RANGE = (V_MIN, V_MAX)
 _TOL = 1e-3  # m/s of slack on the range check
 _VELOCITY_NAME = re.compile(r"^(?:vmodel|model|vel)(?P<key>.*)\.npy$", re.IGNORECASE)
 _SEISMIC_NAME = re.compile(r"^(?:data|seis)(?P<key>.*)\.npy$", re.IGNORECASE)

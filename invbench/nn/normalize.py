@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from invbench.physics.wave.units import V_CENTER, V_SCALE
+
 DOMAINS: tuple[str, ...] = ("fwi", "darcy-grf", "darcy-bimaterial")
 
 
@@ -157,7 +159,7 @@ def normalization_for(domain: str, field_shape: tuple[int, int] | None = None) -
         ValueError: Unknown domain.
     """
     if domain == "fwi":
-        return Normalization("fwi", "velocity_m_per_s", 3000.0, 1500.0, field_shape or (70, 70), 1, 0.0)
+        return Normalization("fwi", "velocity_m_per_s", V_CENTER, V_SCALE, field_shape or (70, 70), 1, 0.0)
     if domain == "darcy-grf":
         return Normalization("darcy-grf", "log_k", 0.0, 5.0, field_shape or (64, 64))
     if domain == "darcy-bimaterial":

@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from invbench.core.device import default_device
 from invbench.nn.diffusion.presets import ScheduleSpec
 from invbench.nn.normalize import Normalization
 
@@ -419,5 +420,5 @@ def load_prior(path_or_name: str | Path, device: torch.device | str | None = Non
     unet = UNet2DModel(**manifest["architecture"]["config"])
     unet.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
     if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = default_device()
     return DiffusionPrior(unet.to(device), normalization, schedule, manifest)

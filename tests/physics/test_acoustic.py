@@ -4,9 +4,9 @@ import sys
 import pytest
 import torch
 
+from invbench.core.device import default_device
 from invbench.physics.wave import OPENFWI, TINY, AcousticPropagator, Acquisition, simulate
 from invbench.physics.wave import propagator as acoustic_module
-from invbench.physics.wave.propagator import default_device
 
 
 def flat_layers(acq: Acquisition, vels=(1800.0, 2300.0, 2900.0, 3400.0), dtype=torch.float32) -> torch.Tensor:

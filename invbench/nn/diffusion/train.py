@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from invbench.core.device import default_device
 from invbench.nn.diffusion.presets import Preset, get_preset
 from invbench.nn.diffusion.prior import make_scheduler
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
@@ -309,7 +310,7 @@ def train_prior(
     source = make_source(
         domain, seed=seed, field_shape=norm.field_shape, families=families or preset.fwi_families, data=data
     )
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(device) if device else default_device()
     trainer = _Trainer(domain, preset, out, source, norm, seed, dev, name or out.stem)
     trainer.resume_or_start(resume)
     start = trainer.step

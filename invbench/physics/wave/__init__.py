@@ -6,7 +6,7 @@ first runs a simulation.
 
 from invbench.physics.wave.acquisition import OPENFWI, TINY, Acquisition
 from invbench.physics.wave.filters import highpass, lowpass
-from invbench.physics.wave.propagator import AcousticPropagator, default_device, simulate
+from invbench.physics.wave.propagator import AcousticPropagator, simulate
 from invbench.physics.wave.reference import reference_forward
 from invbench.physics.wave.wavelet import ricker
 
@@ -15,7 +15,6 @@ __all__ = [
     "TINY",
     "AcousticPropagator",
     "Acquisition",
-    "default_device",
     "highpass",
     "lowpass",
     "reference_forward",

@@ -35,10 +35,12 @@ from typing import Any
 
 import torch
 
+from invbench.core.device import default_device
 from invbench.physics.wave.acquisition import Acquisition
+from invbench.physics.wave.units import V_MAX
 from invbench.physics.wave.wavelet import ricker
 
-DEFAULT_MAX_VEL = 4500.0
+DEFAULT_MAX_VEL = V_MAX
 """Default velocity bound (m/s) for deepwave's CFL and PML set-up: the top of OpenFWI's range."""
 
 
@@ -46,11 +48,6 @@ def _deepwave() -> ModuleType:
     import deepwave  # imported lazily: only this module loads deepwave
 
     return deepwave
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def check_velocity(v: Any, acq: Acquisition) -> None:

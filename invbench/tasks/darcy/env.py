@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,6 +11,7 @@ from gymnasium import spaces
 
 from invbench.core.env import Instance, InverseProblemEnv
 from invbench.core.errors import EpisodeStateError
+from invbench.core.options import check_choice, check_int, check_real, option_names, reject_unknown
 from invbench.core.seeding import instance_seed
 from invbench.physics.darcy.solver import DarcyProblem, darcy_solve, solve_head
 from invbench.tasks.darcy.metrics import log_k_metrics, relative_l2
@@ -68,8 +70,8 @@ class DarcyEnv(InverseProblemEnv):
     ## Episode End
     ``terminated`` is never set; ``truncated`` is set when fewer than two PDE solves (one forward +
     adjoint) remain in the budget. ``info`` counts ``forward_solves``, ``adjoint_solves``,
-    ``pde_solves``, ``budget`` and ``budget_left`` (plus ``wall_time`` and ``physics_time`` unless
-    ``report_time=False``). :meth:`finalize` scores the estimate: ``rel_l2``, ``mae``, ``rmse``,
+    ``pde_solves``, ``budget`` and ``budget_left`` (plus ``wall_time`` and ``physics_time`` with
+    ``report_time=True``). :meth:`finalize` scores the estimate: ``rel_l2``, ``mae``, ``rmse``,
     ``ssim`` and ``psnr`` of log k (:mod:`invbench.tasks.darcy.metrics`), ``head_rel_l2`` (relative L2 error
     of the full head field the estimate predicts) and ``data_misfit``; its solves are not counted.
 
@@ -89,8 +91,11 @@ class DarcyEnv(InverseProblemEnv):
     * misfit: ``"l2"`` (default) or ``"l1"``.
     * n_val, n_test: instances in the validation and test splits (default 100 each).
     * device: torch device of the physics (default: CUDA when available).
-    * report_time: put ``wall_time`` and ``physics_time`` in ``info`` (turn off for bit-exact
-      ``info``, as Gymnasium's determinism check needs).
+    * report_time: also put ``wall_time`` and ``physics_time`` in ``info`` (off by default: they are
+      not bit-reproducible, and the harness times runs itself).
+
+    Every option is checked when the task is made: a bad value or an unknown name raises a
+    ``ValueError`` naming it and what it accepts.
 
     ## Version History
     * v0: initial release.
@@ -116,18 +121,15 @@ class DarcyEnv(InverseProblemEnv):
         n_val: int = 100,
         n_test: int = 100,
         device: str | torch.device | None = None,
-        report_time: bool = True,
+        report_time: bool = False,
+        **unknown: Any,
     ) -> None:
-        if family not in FAMILIES:
-            raise ValueError(f"unknown conductivity family {family!r}; expected one of {tuple(FAMILIES)}")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_GRID:
-            raise ValueError(f"n must be an integer >= {MIN_GRID} (the SSIM window), got {n!r}")
-        if bc not in BOUNDARY_CONDITIONS:
-            raise ValueError(f"bc must be one of {BOUNDARY_CONDITIONS}, got {bc!r}")
-        if not (np.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a finite level >= 0, got {noise}")
-        if noise_type not in NOISE_TYPES:
-            raise ValueError(f"unknown noise type {noise_type!r}; expected one of {NOISE_TYPES}")
+        reject_unknown(type(self).__name__, unknown, option_names(type(self)))
+        check_choice("family", family, FAMILIES)
+        n = check_int("n (grid cells per side; the SSIM window needs 11)", n, low=MIN_GRID)
+        check_choice("bc", bc, BOUNDARY_CONDITIONS)
+        noise = check_real("noise (std relative to the clean head RMS)", noise, low=0.0)
+        check_choice("noise_type", noise_type, NOISE_TYPES)
         super().__init__(
             budget=budget,
             misfit=misfit,
@@ -254,8 +256,7 @@ def _layout_kind(sensors: int, layout: str, coords: Sequence[Sequence[float]] | 
     """The layout kind implied by the options (``sensor_coords`` means ``custom``)."""
     if layout not in SENSOR_LAYOUTS:
         raise ValueError(f"unknown sensor_layout {layout!r}; expected one of {SENSOR_LAYOUTS}")
-    if isinstance(sensors, bool) or not isinstance(sensors, (int, np.integer)):
-        raise ValueError(f"sensors must be an integer count, got {sensors!r}")
+    check_int("sensors", sensors, low=1)
     if coords is None:
         if layout == "custom":
             raise ValueError("sensor_layout='custom' needs sensor_coords")

@@ -11,16 +11,33 @@ from gymnasium import spaces
 
 from invbench.core.cache import cached_array, content_key
 from invbench.core.env import Instance, InverseProblemEnv
+from invbench.core.options import check_choice, check_int, check_real, option_names, reject_unknown
 from invbench.core.seeding import instance_seed
 from invbench.physics.wave.acquisition import OPENFWI, Acquisition, acquisition_preset
-from invbench.tasks.fwi.instances import add_noise, initial_model, receiver_mask
-from invbench.tasks.fwi.metrics import V_CENTER, V_SCALE, velocity_metrics
+from invbench.physics.wave.units import V_CENTER, V_MAX, V_MIN, V_SCALE
+from invbench.tasks.fwi.instances import (
+    INITIAL_MODELS,
+    NOISE_TYPES,
+    add_noise,
+    initial_model,
+    receiver_mask,
+)
+from invbench.tasks.fwi.metrics import velocity_metrics
 
-V_MIN = 1500.0
-V_MAX = 4500.0
 OBSERVED_SOLVERS = ("reference", "deepwave")
 # Bump when the simulated observed data would change for the same inputs (invalidates the cache).
 _OBSERVED_VERSION = 1
+
+
+def _check_lowcut(lowcut: Any, acq: Acquisition) -> float:
+    """``lowcut`` in Hz when it is ``>= 0`` and below the source's peak frequency.
+
+    A low-cut at or above the Ricker wavelet's peak removes most of the signal (far above it, all of
+    it, and every model would then fit the data perfectly).
+    """
+    return check_real(
+        f"lowcut (Hz; the source wavelet peaks at {acq.freq:g} Hz)", lowcut, low=0.0, high=acq.freq
+    )
 
 
 class FWIEnv(InverseProblemEnv):
@@ -63,9 +80,10 @@ class FWIEnv(InverseProblemEnv):
     budget (PDE solves), noise (std relative to the clean data RMS), noise_type (``gaussian`` or
     ``laplace``), missing_traces (receivers removed, same for all shots), lowcut (Hz, 0 = none),
     initial (``smooth``, ``linear``, ``homogeneous``), smooth_sigma, misfit (``l2`` or ``l1``),
-    observed_solver, data_dir, n_val, n_test, device, report_time (``info`` carries ``wall_time``
-    and ``physics_time``, seconds since reset and inside PDE solves; turn off for bit-exact ``info``,
-    as Gymnasium's determinism check needs).
+    observed_solver, data_dir, n_val, n_test, device, report_time (off by default; when on, ``info`` also
+    carries ``wall_time`` and ``physics_time``, seconds since reset and inside PDE solves, which are not
+    bit-reproducible; the harness times runs itself). Every option is checked when the task is made:
+    a bad value or an unknown name raises a ``ValueError`` naming it and what it accepts.
 
     ## Version History
     * v0: initial release.
@@ -92,27 +110,24 @@ class FWIEnv(InverseProblemEnv):
         n_val: int = 100,
         n_test: int = 100,
         device: str | torch.device | None = None,
-        report_time: bool = True,
+        report_time: bool = False,
+        **unknown: Any,
     ) -> None:
         from invbench.data.families import FAMILIES
 
-        if family not in FAMILIES:
-            raise ValueError(f"unknown velocity family {family!r}; expected one of {FAMILIES}")
-        if observed_solver not in OBSERVED_SOLVERS:
-            raise ValueError(f"observed_solver must be one of {OBSERVED_SOLVERS}, got {observed_solver!r}")
-        self.family = family
+        reject_unknown(type(self).__name__, unknown, option_names(type(self)))
+        self.family = check_choice("family", family, FAMILIES)
         self.acquisition = acquisition_preset(acquisition)
         acq = self.acquisition
-        if not 0 <= missing_traces < acq.n_receivers:
-            raise ValueError(f"missing_traces must be in [0, {acq.n_receivers}), got {missing_traces}")
         self.options = {
-            "noise": float(noise),
-            "noise_type": noise_type,
-            "missing_traces": int(missing_traces),
-            "lowcut": float(lowcut),
-            "initial": initial,
-            "smooth_sigma": float(smooth_sigma),
-            "observed_solver": observed_solver,
+            "noise": check_real("noise (std relative to the clean data RMS)", noise, low=0.0),
+            "noise_type": check_choice("noise_type", noise_type, NOISE_TYPES),
+            "missing_traces": check_int("missing_traces", missing_traces, low=0, high=acq.n_receivers),
+            "lowcut": _check_lowcut(lowcut, acq),
+            "initial": check_choice("initial", initial, INITIAL_MODELS),
+            # 0 would make the "smoothed" start the true map itself.
+            "smooth_sigma": check_real("smooth_sigma (cells)", smooth_sigma, low=0.0, low_open=True),
+            "observed_solver": check_choice("observed_solver", observed_solver, OBSERVED_SOLVERS),
         }
         self._directory = None
         n_instances = {"val": n_val, "test": n_test}

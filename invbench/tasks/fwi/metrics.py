@@ -16,18 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-V_CENTER = 3000.0
-V_SCALE = 1500.0
-
-
-def normalize_velocity(v: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """Map velocities in m/s to OpenFWI normalised units ``(v - 3000) / 1500``."""
-    return (v - V_CENTER) / V_SCALE
-
-
-def denormalize_velocity(vn: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """Inverse of :func:`normalize_velocity`."""
-    return vn * V_SCALE + V_CENTER
+from invbench.physics.wave.units import normalize_velocity
 
 
 def _as_2d_pair(estimate: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,31 +88,3 @@ def velocity_metrics(estimate: np.ndarray, truth: np.ndarray) -> dict[str, float
         "rel_l2": float(np.linalg.norm(est - tru) / np.linalg.norm(tru)),
         "psnr": float(10 * np.log10(4.0 / mse)) if mse > 0 else float("inf"),
     }
-
-
-def relative_misfit(
-    predicted: torch.Tensor, observed: torch.Tensor, *, kind: str = "l2", mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Relative data misfit ``||m * (d - d_obs)||_p^p / ||m * d_obs||_p^p`` (differentiable).
-
-    Args:
-        predicted: Predicted data, any shape.
-        observed: Observed data, same shape.
-        kind: ``"l2"`` (squared L2 norm) or ``"l1"``.
-        mask: Optional 0/1 weights broadcastable to the data (missing traces are 0).
-
-    Returns:
-        A scalar tensor: 0 for a perfect fit, 1 for a zero prediction.
-    """
-    if predicted.shape != observed.shape:
-        raise ValueError(f"predicted data shape {tuple(predicted.shape)} != observed {tuple(observed.shape)}")
-    r = predicted - observed
-    o = observed
-    if mask is not None:
-        r = r * mask
-        o = o * mask
-    if kind == "l2":
-        return (r**2).sum() / (o**2).sum().clamp_min(1e-30)
-    if kind == "l1":
-        return r.abs().sum() / o.abs().sum().clamp_min(1e-30)
-    raise ValueError(f"unknown misfit kind {kind!r}; expected 'l2' or 'l1'")
