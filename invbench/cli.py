@@ -18,6 +18,12 @@ DEFAULT_TASK = "invbench/FWI-FlatVel-A-v0"
 DEFAULT_SOLVER = "adam"
 
 
+def fail(message: str, exc: Exception | None = None) -> NoReturn:
+    """Print one error line (never wrapped, never a traceback) and exit with code 2."""
+    console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2) from exc
+
+
 @app.command()
 def tasks() -> None:
     """List the registered tasks and their settings."""
@@ -44,11 +50,44 @@ def _parse_kv(items: list[str] | None) -> dict[str, Any]:
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
-            out[k] = v
+            out[k] = _number_or_text(v)
     return out
 
 
-@app.command()
+def _run_help() -> str:
+    """``invbench run``'s help, listing the task options and the solver names."""
+    from invbench.core.options import NOT_OPTIONS, option_names
+    from invbench.core.solver import available_solvers
+    from invbench.registry import env_class, task_ids
+
+    lines = [
+        "Run one inversion (a one-cell benchmark), print its metrics, write result.json and a figure.",
+        "",
+    ]
+    seen: set[type] = set()
+    for tid in task_ids():
+        cls = env_class(tid)
+        if cls in seen:
+            continue
+        seen.add(cls)
+        names = [n for n in option_names(cls) if n not in NOT_OPTIONS]
+        lines.append(f"Task options (-o) of {cls.task_family} tasks: {', '.join(names)}.")
+        lines.append("")
+    lines.append(f"Solvers (--solver): {', '.join(sorted(available_solvers()))}, or package.module:Class.")
+    lines.append("")
+    lines.append("Tasks: `invbench tasks`. Solver parameters (-p): see each solver's defaults in docs/.")
+    return "\n".join(lines)
+
+
+def _number_or_text(text: str) -> Any:
+    """``"nan"``, ``"inf"``, ``"1e-3"`` as floats (JSON has no spelling for the first two), else the text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@app.command(help=_run_help())
 def run(
     task: Annotated[str, typer.Option(help="Task id (see `invbench tasks`).")] = DEFAULT_TASK,
     solver: Annotated[str, typer.Option(help="Solver name or module:Class.")] = DEFAULT_SOLVER,
@@ -56,19 +95,44 @@ def run(
     split: Annotated[str, typer.Option(help="Instance split: test, val or train.")] = "test",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Folder of real OpenFWI .npy files.")] = None,
-    out: Annotated[Path, typer.Option(help="Output folder for result.json and figure.png.")] = Path("runs"),
+    out: Annotated[Path, typer.Option(help="Folder under which the run's own folder is made.")] = Path(
+        "runs"
+    ),
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Task option KEY=VALUE.")] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Solver parameter KEY=VALUE.")
     ] = None,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    timeout: Annotated[float, typer.Option(help="Seconds allowed for the solve (0: no limit).")] = 0.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier result of this exact run.")] = False,
 ) -> None:
-    """Run one inversion, print its metrics, write a JSON result and a figure."""
-    from invbench.run import run_one, write_result
+    """Run one inversion (the help text is :func:`_run_help`)."""
+    from invbench.harness.single import RunExistsError, prepare_run, run_folder, run_prepared, write_run
+    from invbench.registry import env_class
 
-    env_kwargs = _parse_kv(option)
-    solver_params = _parse_kv(param)
+    try:
+        env_kwargs = _parse_kv(option)
+        solver_params = _parse_kv(param)
+        if data_dir is not None:
+            env_kwargs["data_dir"] = str(data_dir)
+        prepared = prepare_run(
+            task,
+            solver,
+            index=index,
+            split=split,
+            seed=seed,
+            options=env_kwargs,
+            params=solver_params,
+            device=device,
+            timeout=timeout if timeout > 0 else float("inf"),
+        )
+        folder = run_folder(out, prepared, overwrite=overwrite)
+    except (ValueError, TypeError, RunExistsError, typer.BadParameter) as e:
+        fail(str(e), e)
+    cell = prepared.cell
     console.print(
-        f"[bold]invbench run[/] task={task} solver={solver} split={split} index={index} seed={seed}"
+        f"[bold]invbench run[/] task={cell.task} solver={solver} split={split} index={index} seed={seed}",
+        highlight=False,
     )
     with Progress(
         TextColumn("[bold blue]{task.description}"),
@@ -81,47 +145,35 @@ def run(
     ) as bar:
         job = bar.add_task("preparing instance", total=None, misfit="-", solves=0)
 
-        def on_iter(p: Any) -> None:
-            total = p.info["budget"] // 2
+        def on_event(event: dict[str, Any]) -> None:
+            if event["event"] != "iteration":
+                return
             bar.update(
                 job,
                 description="iteration",
-                completed=p.iteration,
-                total=total,
-                misfit=f"{p.misfit:.4g}",
-                solves=p.info["pde_solves"],
+                completed=event["iteration"],
+                total=max(event["budget"] // 2, event["iteration"]),
+                misfit=f"{event['misfit']:.4g}",
+                solves=event["pde_solves"],
             )
 
-        try:
-            result, arrays = run_one(
-                task,
-                solver,
-                index=index,
-                split=split,
-                seed=seed,
-                data_dir=data_dir,
-                env_kwargs=env_kwargs,
-                solver_params=solver_params,
-                callback=on_iter,
-            )
-        except ValueError as e:
-            console.print(f"[red]error:[/] {e}")
-            raise typer.Exit(code=2) from e
-    run_dir = out / f"{result.task.replace('/', '_')}__{result.solver}__{split}{index}__seed{seed}"
-    write_result(result, arrays, run_dir)
-    table = Table(title=f"{result.task} — {result.solver}")
+        record, outcome = run_prepared(prepared, on_event)
+    write_run(record, outcome, folder, plotter=env_class(cell.task).plotter)
+    table = Table(title=f"{record.task} — {record.solver} ({record.status})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k, v in result.metrics.items():
+    for k, v in record.metrics.items():
         table.add_row(k, f"{v:.5g}")
+    c = record.counters
     table.add_row(
-        "PDE solves (fwd + adj)",
-        f"{result.counters['pde_solves']} "
-        f"({result.counters['forward_solves']} + {result.counters['adjoint_solves']})",
+        "PDE solves (fwd + adj)", f"{c['pde_solves']} ({c['forward_solves']} + {c['adjoint_solves']})"
     )
-    table.add_row("wall time (s)", f"{result.wall_time:.1f}")
+    table.add_row("wall time (s)", f"{record.wall_time:.1f}")
     console.print(table)
-    console.print(f"wrote {result.files['result']} and {result.files['figure']}")
+    console.print(f"wrote {', '.join(record.files.values())}", highlight=False)
+    if record.status != "done":
+        console.print(f"[red]{record.status}:[/] {record.reason}", highlight=False)
+        raise typer.Exit(code=1)
 
 
 def _split_list(items: list[str] | None) -> list[str] | None:
@@ -226,8 +278,7 @@ def bench(
         if shard_ is not None:
             cells = shard(cells, shard_)
     except ValueError as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(code=2) from e
+        fail(str(e), e)
     out = out or Path("results") / suite
     console.print(
         f"[bold]invbench bench[/] suite={suite} cells={len(cells)} executor={executor} "
@@ -254,8 +305,7 @@ def bench(
             options={"suite": suite, "device": device, "base_seed": base_seed},
         )
     except (ResultsExistError, ValueError) as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(code=2) from e
+        fail(str(e), e)
     planned = {c.cell_id for c in cells}
     console.print(summary_table(results[results["cell_id"].isin(planned)], title=f"{suite}: summary"))
     console.print(
@@ -280,8 +330,7 @@ def leaderboard_build(
     try:
         paths = build(results, out)
     except FileNotFoundError as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(code=2) from e
+        fail(str(e), e)
     console.print(f"wrote {paths['readme']} and {paths['html']}")
 
 
@@ -349,8 +398,7 @@ def train_prior_command(
             console=console,
         )
     except ValueError as e:
-        console.print(f"[red]error:[/] {e}", highlight=False)
-        raise typer.Exit(code=2) from e
+        fail(str(e), e)
     loss = result.manifest["training"]["final_loss"]
     console.print(
         f"wrote {result.checkpoint} (+ .json): {result.step} steps, final loss "
@@ -396,10 +444,6 @@ def prior_report_command(
         report_markdown,
     )
     from invbench.nn.weights import load_prior
-
-    def fail(message: str, exc: Exception | None = None) -> NoReturn:
-        console.print(f"[red]error:[/] {message}", highlight=False)
-        raise typer.Exit(code=2) from exc
 
     if device not in ("auto", "cpu", "cuda"):
         fail(f"--device must be auto, cpu or cuda, got {device!r}")

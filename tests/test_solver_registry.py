@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import invbench.core.solver as solver_mod
 from invbench.cli import app
 from invbench.core.solver import BUILTIN_SOLVERS, Solver, load_solver_class, task_family
+from invbench.harness.single import run_single
 from invbench.registry import make
-from invbench.run import run_one
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_FWI = {"observed_solver": "deepwave"}
@@ -125,13 +125,14 @@ def test_module_class_found_in_current_directory(tmp_path, monkeypatch):
         sys.modules.pop("user_solver_mod", None)
 
 
-def test_run_one_with_a_users_module_class(repo_on_path):
-    result, arrays = run_one(
+def test_run_single_with_a_users_module_class(repo_on_path):
+    result, outcome = run_single(
         "invbench/FWI-Tiny-v0",
         "examples.my_solver:MySolver",
-        env_kwargs=FAST_FWI,
-        solver_params={"iterations": 4},
+        options=FAST_FWI,
+        params={"iterations": 4},
     )
+    arrays = outcome.figure
     assert result.solver == "my-steepest-descent"
     assert result.params == {"step": 0.02, "iterations": 4}
     assert result.counters["pde_solves"] == 8
@@ -140,8 +141,8 @@ def test_run_one_with_a_users_module_class(repo_on_path):
     assert arrays["estimate"].shape == arrays["truth"].shape
 
 
-def test_run_one_records_family_resolved_params(repo_on_path):
-    result, _ = run_one("Darcy-Tiny-v0", "examples.my_solver:MySolver", solver_params={"iterations": 2})
+def test_run_single_records_family_resolved_params(repo_on_path):
+    result, _ = run_single("Darcy-Tiny-v0", "examples.my_solver:MySolver", params={"iterations": 2})
     assert result.params == {"step": 0.05, "iterations": 2}
     assert result.counters["pde_solves"] == 4
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+import torch
+
 
 def instance_seed(key: str, split: str, index: int, *, purpose: str = "model") -> int:
     """A 63-bit seed derived from a stable key, the split, the index and a purpose tag.
@@ -22,3 +25,9 @@ def instance_seed(key: str, split: str, index: int, *, purpose: str = "model") -
     """
     digest = hashlib.sha256(f"invbench|{key}|{split}|{index}|{purpose}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) and numpy's legacy global generator before a run."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)

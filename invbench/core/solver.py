@@ -36,6 +36,7 @@ import gymnasium as gym
 import numpy as np
 
 BUILTIN_SOLVERS: dict[str, str] = {
+    "initial": "baselines.initial:InitialModel",
     "adam": "baselines.gradient:AdamFWI",
     "lbfgs": "baselines.lbfgs:LBFGS",
     "tikhonov": "baselines.regularized:Tikhonov",
@@ -68,14 +69,17 @@ ProgressCallback = Callable[[Progress], None]
 def task_family(env: gym.Env) -> str:
     """The task family of an environment: ``"fwi"``, ``"darcy"``, ...
 
-    Read from the unwrapped environment's ``task_family`` attribute; an environment without one
-    is named after its class (``FooEnv`` -> ``"foo"``).
+    Every :class:`~invbench.core.env.InverseProblemEnv` declares it.
+
+    Raises:
+        TypeError: ``env`` does not wrap an invbench environment.
     """
+    from invbench.core.env import InverseProblemEnv
+
     base = env.unwrapped
-    family = getattr(base, "task_family", None)
-    if isinstance(family, str) and family:
-        return family
-    return type(base).__name__.removesuffix("Env").lower()
+    if not isinstance(base, InverseProblemEnv):
+        raise TypeError(f"{type(base).__name__} is not an invbench InverseProblemEnv (no task_family)")
+    return base.task_family
 
 
 class Solver(abc.ABC):
@@ -99,6 +103,9 @@ class Solver(abc.ABC):
     family_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
     families: ClassVar[tuple[str, ...] | None] = None
     """Task families the solver applies to (``None``: all)."""
+    amortized: ClassVar[bool] = False
+    """Trained offline, so that inference needs no or few PDE solves (its training cost is then
+    part of its cost: see :meth:`training_cost`)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -148,6 +155,30 @@ class Solver(abc.ABC):
     @abc.abstractmethod
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Solve the instance the environment was reset to; return the final estimate."""
+
+    def weights(self) -> list[dict[str, Any]]:
+        """The trained weights the solver uses (after :meth:`setup`), one record each.
+
+        Each record has ``name``, ``sha256`` (of the weights file), ``manifest_sha256`` and ``training``
+        (``device``, ``steps``, ``wall_time_s`` from the manifest): see
+        :func:`invbench.nn.weights.weights_record`. Empty for methods without learned parts.
+        """
+        return []
+
+    def training_cost(self) -> dict[str, Any]:
+        """What training the weights of :meth:`weights` took, summed over them.
+
+        Returns:
+            ``steps``, ``wall_time_s`` and the ``devices`` used (zeros and no devices for a method
+            without learned weights).
+        """
+        records = self.weights()
+        training = [r.get("training", {}) for r in records]
+        return {
+            "steps": int(sum(int(t.get("steps") or 0) for t in training)),
+            "wall_time_s": float(sum(float(t.get("wall_time_s") or 0.0) for t in training)),
+            "devices": sorted({str(t["device"]) for t in training if t.get("device")}),
+        }
 
 
 def available_solvers() -> dict[str, str]:

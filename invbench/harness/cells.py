@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -146,6 +147,34 @@ def solver_params(
     return params
 
 
+def check_user_params(solver_specs: Sequence[str], user_params: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse ``-p`` values that no solver of the run would use.
+
+    ``SOLVER.KEY`` must name a solver of the run (by short name or spec) and ``KEY`` without a solver
+    must be declared by at least one of them; the solver's own constructor then checks the names.
+
+    Raises:
+        ValueError: Naming the parameter, the run's solvers and close matches.
+    """
+    classes = {spec: load_solver_class(spec) for spec in solver_specs}
+    names = {cls.name for cls in classes.values()} | set(solver_specs)
+    for solver, params in user_params.items():
+        if solver == "*":
+            declared = set().union(*(cls.defaults for cls in classes.values()))
+            for key in sorted(set(params) - declared):
+                close = difflib.get_close_matches(key, sorted(declared), n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                run = ", ".join(solver_specs)
+                raise ValueError(f"-p {key}: no solver of this run ({run}) has a parameter {key!r}{hint}")
+        elif solver not in names:
+            close = difflib.get_close_matches(solver, sorted(names), n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            key = next(iter(params), "")
+            raise ValueError(
+                f"-p {solver}.{key}: {solver!r} is not a solver of this run ({', '.join(solver_specs)}){hint}"
+            )
+
+
 def plan_cells(
     suite: Suite,
     *,
@@ -191,6 +220,7 @@ def plan_cells(
         tasksets = [(ts.task, ts.instances) for ts in suite.tasks]
         splits = {ts.task: ts.split for ts in suite.tasks}
     solver_specs = list(solvers) if solvers else list(suite.solvers or BUILTIN_SOLVERS)
+    check_user_params(solver_specs, user_params or {})
     reps = suite.repetitions if repetitions is None else repetitions
     if reps < 1 or (instances is not None and instances < 1):
         raise ValueError("instances and seeds must be at least 1")

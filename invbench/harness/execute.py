@@ -6,12 +6,14 @@ non-finite estimate or a misfit that grows past the cell's ``diverge_factor`` gi
 and running past the time limit gives ``timeout`` (see :mod:`invbench.harness.guards`). Only
 ``KeyboardInterrupt``/``SystemExit`` escape, so stopping a run stops it.
 
-The cell is run the way :func:`invbench.run.run_one` runs one inversion (same seeding, reset,
-untimed ``setup``, timed ``solve``, ``finalize``), with the guards around it.
+This is the one engine behind ``invbench bench`` (many cells) and ``invbench run`` (one cell, see
+:mod:`invbench.harness.single`): seeding, reset, untimed ``setup``, timed ``solve``, ``finalize``, with
+the guards around it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import traceback
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from invbench.core.seeding import seed_everything
 from invbench.core.solver import Progress, Solver, load_solver_class
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.guards import CellDiverged, CellTimeout, Deadline, DivergenceCheck
@@ -31,11 +34,10 @@ from invbench.harness.memory import PeakMemory
 from invbench.harness.provenance import describe_device, versions
 from invbench.harness.seeds import short_hash
 from invbench.harness.suites import ITERATION_PARAMS
-from invbench.registry import make
-from invbench.run import seed_everything
+from invbench.registry import make, task_options
 
 STATUSES = ("done", "diverged", "failed", "timeout", "skipped")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METRIC_PREFIX = "metric_"
 
 ProgressSink = Callable[[dict[str, Any]], None]
@@ -50,11 +52,15 @@ class CellOutcome:
         row: The results row (see ``docs/harness.md`` for the columns).
         curve: Per-iteration ``{"iteration", "pde_solves", "wall_time", "misfit"}`` records.
         example: ``truth``, ``initial`` and ``estimate`` arrays when the cell keeps an example.
+        figure: Everything the task's figure draws (``run_cell(..., figure=True)`` of a finished cell).
+        weights: The weights records of the solver (:meth:`~invbench.core.solver.Solver.weights`).
     """
 
     row: dict[str, Any]
     curve: list[dict[str, float]] = field(default_factory=list)
     example: dict[str, np.ndarray] = field(default_factory=dict)
+    figure: dict[str, np.ndarray] = field(default_factory=dict)
+    weights: list[dict[str, Any]] = field(default_factory=list)
 
 
 def task_name_version(task: str) -> tuple[str, int]:
@@ -104,11 +110,26 @@ class _Monitor:
         self.divergence(int(p.iteration), misfit)
 
 
-def _checkpoint_hashes(solver: Solver | None) -> str:
-    hashes = getattr(solver, "checkpoint_hashes", None) if solver is not None else None
-    if callable(hashes):
-        hashes = hashes()
-    return to_json(dict(hashes or {}))
+def _record_learning(row: dict[str, Any], solver: Solver) -> list[dict[str, Any]]:
+    """Fill the row's columns on the solver's weights and training cost; return the weights records."""
+    records = solver.weights()
+    cost = solver.training_cost()
+    row.update(
+        amortized=bool(solver.amortized),
+        weights=to_json(records),
+        checkpoint_hashes=to_json({r["name"]: r["sha256"] for r in records}),
+        training_steps=int(cost["steps"]),
+        training_wall_time=float(cost["wall_time_s"]),
+        training_devices=",".join(cost["devices"]),
+    )
+    return records
+
+
+def _options_json(cell: Cell) -> str:
+    try:
+        return to_json(task_options(cell.task, json.loads(cell.env_kwargs_json)))
+    except ValueError:
+        return cell.env_kwargs_json
 
 
 def _resolved(solver: Solver, env: gym.Env) -> dict[str, Any]:
@@ -155,6 +176,7 @@ def base_row(cell: Cell) -> dict[str, Any]:
         "solver_spec": cell.solver,
         "params": params,
         "params_hash": short_hash(params),
+        "task_options": _options_json(cell),
         "repetition": cell.repetition,
         "base_seed": cell.base_seed,
         "seed": cell.seed,
@@ -176,7 +198,12 @@ def base_row(cell: Cell) -> dict[str, Any]:
         "device": "",
         "device_type": "",
         **versions(),
+        "amortized": False,
+        "weights": "[]",
         "checkpoint_hashes": "{}",
+        "training_steps": 0,
+        "training_wall_time": 0.0,
+        "training_devices": "",
         "timestamp": pd.Timestamp.now(tz="UTC"),
     }
 
@@ -188,12 +215,13 @@ def failed_outcome(cell: Cell, message: str, status: str = "failed") -> CellOutc
     return CellOutcome(row=row)
 
 
-def run_cell(cell: Cell, progress: ProgressSink | None = None) -> CellOutcome:
+def run_cell(cell: Cell, progress: ProgressSink | None = None, *, figure: bool = False) -> CellOutcome:
     """Run one cell and return its row, curve and example (never raises for a solver's fault).
 
     Args:
         cell: The cell.
         progress: Receives a ``start`` event and one ``iteration`` event per solver iteration.
+        figure: Also keep the arrays the task's figure draws (data, predictions, task extras).
 
     Returns:
         The cell's outcome.
@@ -203,6 +231,8 @@ def run_cell(cell: Cell, progress: ProgressSink | None = None) -> CellOutcome:
     solver: Solver | None = None
     env = None
     example: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {}
+    records: list[dict[str, Any]] = []
     mem = PeakMemory()
     if progress is not None:
         progress({"cell_id": cell.cell_id, "label": cell.label, "event": "start"})
@@ -240,12 +270,22 @@ def run_cell(cell: Cell, progress: ProgressSink | None = None) -> CellOutcome:
         final = float(metrics.get("data_misfit", float("nan")))
         if ref is not None and not final <= cell.diverge_factor * max(ref, 1e-30):
             row.update(status="diverged", reason=f"final data misfit {final:.4g} vs first {ref:.4g}")
+        inst = base.instance
         if cell.save_example:
-            inst = base.instance
             example = {
                 "truth": np.asarray(inst.truth, np.float32),
                 "initial": np.asarray(inst.initial, np.float32),
                 "estimate": np.asarray(arr, np.float32),
+            }
+        if figure:
+            arrays = {
+                "truth": np.asarray(inst.truth, np.float32),
+                "initial": np.asarray(inst.initial, np.float32),
+                "estimate": np.asarray(arr, np.float32),
+                "observed": inst.observed.detach().cpu().numpy(),
+                "predicted": base.final_prediction,
+                "mask": inst.mask.detach().cpu().numpy().reshape(-1),
+                **base.figure_arrays(np.asarray(arr, np.float32)),
             }
     except CellTimeout as e:
         row.update(status="timeout", reason=str(e) or f"timed out after {cell.timeout:g} s")
@@ -268,7 +308,10 @@ def run_cell(cell: Cell, progress: ProgressSink | None = None) -> CellOutcome:
         if solver is not None:
             row["params"] = to_json(solver.params)
             row["params_hash"] = short_hash(row["params"])
-            row["checkpoint_hashes"] = _checkpoint_hashes(solver)
+            try:
+                records = _record_learning(row, solver)
+            except Exception as e:  # a broken weights record must not lose the row
+                row.update(status="failed", reason=f"weights record: {type(e).__name__}: {e}")
         row.update(
             iterations=len(monitor.curve),
             peak_rss_mb=mem.peak_rss_mb,
@@ -276,4 +319,4 @@ def run_cell(cell: Cell, progress: ProgressSink | None = None) -> CellOutcome:
             peak_gpu_mb=mem.peak_gpu_mb,
             timestamp=pd.Timestamp.now(tz="UTC"),
         )
-    return CellOutcome(row=row, curve=monitor.curve, example=example)
+    return CellOutcome(row=row, curve=monitor.curve, example=example, figure=arrays, weights=records)

@@ -3,7 +3,7 @@
 Every (task, split, instance, solver, repetition) cell of a benchmark gets its own seed, derived
 with SHA-256 from the base seed so that it is the same on every machine and in every Python
 process (``hash()`` is salted per process; SHA-256 is not). The same seed is given to torch,
-numpy and the environment's ``reset`` (see :func:`invbench.run.seed_everything`). It depends on
+numpy and the environment's ``reset`` (see :func:`invbench.core.seeding.seed_everything`). It depends on
 the solver's *name*, not on its parameters, so two parameter settings of one solver see the same
 random numbers (common random numbers make their comparison sharper).
 """

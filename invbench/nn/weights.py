@@ -171,6 +171,33 @@ def resolve_checkpoint(path_or_name: str | Path) -> Path:
     return checkpoint_paths(p)[0]
 
 
+def weights_record(path_or_name: str | Path) -> dict[str, Any]:
+    """What a run records about the weights it used, read from the pair on disk.
+
+    Returns:
+        ``name``, ``file``, ``sha256`` (of the weights, as the manifest states it and loading verifies),
+        ``manifest_sha256`` (of the manifest file itself, so a changed manifest is visible too) and
+        ``training``: ``device``, ``steps`` and ``wall_time_s`` from the manifest.
+
+    Raises:
+        PriorCheckpointError: The pair is missing or its manifest unreadable.
+    """
+    weights_path, manifest_path = checkpoint_paths(resolve_checkpoint(path_or_name))
+    manifest = read_manifest(manifest_path)
+    training = manifest.get("training") or {}
+    return {
+        "name": str(manifest.get("name", weights_path.stem)),
+        "file": weights_path.name,
+        "sha256": str(manifest["weights"].get("sha256", "")),
+        "manifest_sha256": sha256_file(manifest_path),
+        "training": {
+            "device": str(training.get("device", "")),
+            "steps": int(training.get("steps") or 0),
+            "wall_time_s": float(training.get("wall_time_s") or 0.0),
+        },
+    }
+
+
 # --------------------------------------------------------------------------- writing
 
 

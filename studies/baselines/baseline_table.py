@@ -1,8 +1,8 @@
 r"""Run baselines on tasks x instances and write a markdown table (mean ± std over instances).
 
-Every run goes through :func:`invbench.run.run_one`, so a row is scored exactly as ``invbench run``
-scores it. The first row of each task is the initial model given to every solver, scored with
-``env.unwrapped.finalize(initial)`` and zero PDE solves (the no-inversion baseline).
+Every run goes through :func:`invbench.harness.single.run_single`, so a row is scored exactly as
+``invbench run`` and ``invbench bench`` score it. The first row of each task is the ``initial`` solver:
+the initial model given to every solver, with zero PDE solves (the no-inversion baseline).
 
 Example (the leaderboard's comparison; runs for hours on a CPU)::
 
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from invbench.core.solver import load_solver_class
+from invbench.harness.single import run_single
 from invbench.registry import make, resolve_task
-from invbench.run import run_one
 
 INITIAL = "initial model (no inversion)"
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -63,12 +63,9 @@ def solver_params(solver: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def initial_row(task: str, index: int, split: str, seed: int, options: dict[str, Any]) -> dict[str, float]:
-    """Scores of the initial model of one instance (no inversion: zero PDE solves)."""
-    env = make(task, **options)
-    env.reset(seed=seed, options={"split": split, "index": index})
-    metrics = env.unwrapped.finalize(env.unwrapped.instance.initial)
-    env.close()
-    return {**metrics, "pde_solves": 0.0, "wall_time": 0.0}
+    """Scores of the initial model of one instance (the ``initial`` solver: zero PDE solves)."""
+    record, _ = run_single(task, "initial", index=index, split=split, seed=seed, options=options)
+    return {**record.metrics, "pde_solves": float(record.counters["pde_solves"]), "wall_time": 0.0}
 
 
 def skip_reason(task: str, solver: str, options: dict[str, Any]) -> str | None:
@@ -109,17 +106,20 @@ def run_task(
         for i in indices:
             t0 = time.perf_counter()
             try:
-                result, _ = run_one(
+                result, _ = run_single(
                     task,
                     solver,
                     index=i,
                     split=split,
                     seed=seed,
-                    env_kwargs=options,
-                    solver_params=solver_params(solver, params),
+                    options=options,
+                    params=solver_params(solver, params),
                 )
-            except Exception as e:  # a failing run is reported, not fatal to the table
-                notes[solver] = f"failed on instance {i}: {type(e).__name__}: {e}"
+            except ValueError as e:  # a run that cannot start is reported, not fatal to the table
+                notes[solver] = f"failed on instance {i}: {e}"
+                continue
+            if result.status != "done":
+                notes[solver] = f"{result.status} on instance {i}: {result.reason}"
                 continue
             used[solver] = result.params
             rows[solver].append(

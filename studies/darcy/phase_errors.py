@@ -11,7 +11,8 @@ contrast log 4) of either phase value. For each solver this prints, per instance
 * ``committed`` and ``committed_wrong``: the share of committed cells, and of cells committed to the
   wrong phase.
 
-Every run goes through :func:`invbench.run.run_one` (seed 0, the solvers' defaults unless ``--param``).
+Every run goes through :func:`invbench.harness.single.run_single` (seed 0, the solvers' defaults
+unless ``--param``).
 Example (the README's "RED-DiffEq on Darcy" diagnosis)::
 
     python studies/darcy/phase_errors.py --instances 3 --json phase_errors.json
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from invbench.data.darcy_fields import BIMATERIAL_K
-from invbench.run import run_one
+from invbench.harness.single import run_single
 
 TASK = "Darcy-Bimaterial-v0"
 
@@ -79,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         solver, _, opts = run.partition(":")
         params = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in opts.split(";") if kv)}
         for index in range(args.instances):
-            _, arrays = run_one(TASK, solver, index=index, solver_params=params)
+            record, outcome = run_single(TASK, solver, index=index, params=params)
+            if record.status != "done":
+                raise SystemExit(f"{run} on instance {index}: {record.status}: {record.reason}")
+            arrays = outcome.figure
             row = phase_errors(arrays["truth"][0], arrays["estimate"][0], commit=args.commit)
             results.setdefault(run, []).append(row)
             print(run, index, {k: round(v, 4) for k, v in row.items()}, flush=True)

@@ -7,11 +7,11 @@ Both variants include making the environment, reset, solve and finalize; neither
 
 import pytest
 
+from invbench.core.seeding import seed_everything
 from invbench.core.solver import load_solver_class
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.execute import run_cell
 from invbench.registry import make
-from invbench.run import seed_everything
 
 TASK = "invbench/FWI-Tiny-v0"
 PARAMS = {"iterations": 10}

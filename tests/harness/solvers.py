@@ -90,7 +90,11 @@ class Initial(Solver):
 
     name: ClassVar[str] = "initial"
     defaults: ClassVar[dict[str, Any]] = {"crash_index": -1}
-    checkpoint_hashes: ClassVar[dict[str, str]] = {"prior.safetensors": "ab" * 32}
+    amortized: ClassVar[bool] = True
+
+    def weights(self):
+        training = {"device": "cuda", "steps": 100, "wall_time_s": 12.5}
+        return [{"name": "prior", "sha256": "ab" * 32, "manifest_sha256": "cd" * 32, "training": training}]
 
     def solve(self, env, *, callback=None):
         inst = env.unwrapped.instance

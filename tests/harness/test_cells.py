@@ -45,7 +45,7 @@ def test_overrides_and_params():
         instances=3,
         repetitions=2,
         base_seed=5,
-        user_params={"adam": {"lr": 0.1}, "*": {"iterations": 4, "not_a_param": 1}},
+        user_params={"adam": {"lr": 0.1}, "*": {"iterations": 4}},
     )
     assert len(cells) == 6
     assert {json.dumps(c.params, sort_keys=True) for c in cells} == {'{"iterations": 4, "lr": 0.1}'}
@@ -85,3 +85,27 @@ def test_bad_plans_raise():
         plan_cells(smoke, solvers=["adam"], user_params={"adam": {"lrr": 1}})
     with pytest.raises(ValueError, match="unknown suite"):
         get_suite("huge")
+
+
+@pytest.mark.parametrize(
+    ("user_params", "message"),
+    [
+        (
+            {"ad": {"lr": 3}},
+            r"-p ad.lr: 'ad' is not a solver of this run \(adam, lbfgs\) \(did you mean adam\?\)",
+        ),
+        (
+            {"*": {"lrr": 3}},
+            r"-p lrr: no solver of this run \(adam, lbfgs\) has a parameter 'lrr' \(did you mean lr\?\)",
+        ),
+        ({"adam": {"lrr": 3}}, r"solver 'adam' has no parameters \['lrr'\]"),
+    ],
+)
+def test_unknown_solver_or_parameter_in_p_is_an_error(user_params, message):
+    with pytest.raises(ValueError, match=message):
+        plan_cells(get_suite("smoke"), solvers=["adam", "lbfgs"], user_params=user_params)
+
+
+def test_p_for_one_solver_of_the_run_is_kept():
+    cells = plan_cells(get_suite("smoke"), solvers=["adam", "lbfgs"], user_params={"adam": {"lr": 3}})
+    assert {c.solver: c.params.get("lr") for c in cells} == {"adam": 3, "lbfgs": None}

@@ -3,11 +3,10 @@
 import json
 
 import numpy as np
-import pytest
 
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.execute import run_cell
-from invbench.run import run_one
+from invbench.harness.single import run_single
 
 S = "tests.harness.solvers:"
 
@@ -29,20 +28,23 @@ def cell(solver, params=None, task="invbench/Darcy-Tiny-v0", **kw):
     return Cell(**base)
 
 
-def test_done_row_matches_run_one_and_records_everything():
+def test_done_row_matches_invbench_run_and_records_everything():
     out = run_cell(cell("adam", {"iterations": 3}, task="invbench/FWI-Tiny-v0", save_example=True))
     row = out.row
     assert row["status"] == "done", row["reason"]
-    ref, _ = run_one("FWI-Tiny-v0", "adam", seed=123, solver_params={"iterations": 3})
+    ref, _ = run_single("FWI-Tiny-v0", "adam", seed=123, params={"iterations": 3}, timeout=30.0)
+    assert ref.row["cell_id"] != row["cell_id"] and ref.metrics
     for k, v in ref.metrics.items():
-        assert row[f"metric_{k}"] == pytest.approx(v, rel=1e-6, abs=1e-9)
+        assert row[f"metric_{k}"] == v
     assert (row["forward_solves"], row["adjoint_solves"], row["pde_solves"]) == (3, 3, 6)
     assert row["budget"] == 100 and row["iterations"] == 3 and len(out.curve) == 3
     assert json.loads(row["params"]) == {"data_loss": "task", "iterations": 3, "lr": 0.03}
     assert len(row["params_hash"]) == 12
     assert row["peak_rss_mb"] > 50 and row["rss_delta_mb"] >= 0 and np.isnan(row["peak_gpu_mb"])
     assert row["device_type"] == "cpu" and row["torch_version"] and row["invbench_version"]
-    assert row["checkpoint_hashes"] == "{}"
+    assert row["checkpoint_hashes"] == "{}" and row["weights"] == "[]" and row["amortized"] is False
+    assert (row["training_steps"], row["training_wall_time"], row["training_devices"]) == (0, 0.0, "")
+    assert json.loads(row["task_options"])["budget"] == 100 and row["schema_version"] == 2
     assert [p["pde_solves"] for p in out.curve] == [2, 4, 6]
     assert set(out.example) == {"truth", "initial", "estimate"}
 
@@ -93,7 +95,11 @@ def test_divergence():
     assert row["status"] == "diverged" and "NaN" in row["reason"]
 
 
-def test_checkpoint_hashes_are_recorded():
-    row = run_cell(cell(S + "Initial")).row
-    assert row["status"] == "done"
-    assert json.loads(row["checkpoint_hashes"]) == {"prior.safetensors": "ab" * 32}
+def test_weights_and_training_cost_are_recorded():
+    out = run_cell(cell(S + "Initial"))
+    row = out.row
+    assert row["status"] == "done" and row["amortized"] is True
+    assert json.loads(row["checkpoint_hashes"]) == {"prior": "ab" * 32}
+    (record,) = json.loads(row["weights"])
+    assert record["manifest_sha256"] == "cd" * 32 and out.weights == [record]
+    assert (row["training_steps"], row["training_wall_time"], row["training_devices"]) == (100, 12.5, "cuda")

@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
+from invbench.core.seeding import seed_everything
 from invbench.harness.seeds import derive_seed
-from invbench.run import seed_everything
 
 TASK = "invbench/FWI-Tiny-v0"
 

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -7,7 +9,6 @@ from gymnasium.utils.env_checker import check_env
 import invbench
 from baselines.gradient import AdamFWI
 from invbench.core.errors import BudgetExhaustedError, InvalidActionError
-from invbench.run import RunResult
 from invbench.tasks.darcy.sensors import LOG_K_MAX, LOG_K_MIN, custom_layout, grid_layout
 
 TINY = "invbench/Darcy-Tiny-v0"
@@ -189,7 +190,9 @@ def test_finalize_scores_and_figure(tmp_path):
         "predicted": e.final_prediction,
         **e.figure_arrays(est),
     }
-    result = RunResult(TINY, "test", {}, "test", 0, 0, metrics, {}, 1.0, 0.0, "cpu")
+    result = SimpleNamespace(
+        task=TINY, solver="test", split="test", index=0, metrics=metrics, history=[], wall_time=1.0
+    )
     plot_darcy_result(figure, result, tmp_path / "fig.png")
     assert (tmp_path / "fig.png").stat().st_size > 10_000
 

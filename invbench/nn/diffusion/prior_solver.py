@@ -141,12 +141,13 @@ class PriorSolver(Solver):
             self.prior = load_prior(spec, device=env.unwrapped.device)
             self._prior_spec = spec
 
-    def checkpoint_hashes(self) -> dict[str, str]:
-        """``{checkpoint name: sha256}`` of the loaded prior (recorded by the harness)."""
-        if self.prior is None:
-            return {}
-        m = self.prior.manifest
-        return {str(m.get("name", self._prior_spec)): str(m.get("weights", {}).get("sha256", ""))}
+    def weights(self) -> list[dict[str, Any]]:
+        """The loaded prior's weights record (:func:`invbench.nn.weights.weights_record`)."""
+        if self.prior is None or self._prior_spec is None:
+            return []
+        from invbench.nn.weights import weights_record
+
+        return [weights_record(self._prior_spec)]
 
     def _prepare(self, env: gym.Env) -> Any:
         """Resolve and check the parameters, load the prior if needed, and return it."""
