@@ -45,11 +45,10 @@ def resolve_prior_spec(spec: str, env: gym.Env) -> str:
     return str(spec)
 
 
-def _train_hint(name: str) -> str:
-    domain = name.removesuffix("-lite")
+def _train_hint(domain: str) -> str:
     return (
-        f"train it with `invbench train-prior --domain {domain} --preset lite` "
-        "(solvers/red_diffeq/train_lite_priors.sh)"
+        f"train one with `invbench train-prior --domain {domain} --preset lite` "
+        "(all shipped ones: solvers/red_diffeq/train_lite_priors.sh)"
     )
 
 
@@ -85,7 +84,7 @@ def prior_skip_reason(spec: str, env: gym.Env, *, allow_wider: bool = False) -> 
         manifest = prior_manifest(spec)
         norm = Normalization.from_dict(manifest["normalization"])
     except (PriorCheckpointError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
-        return f"no trained prior checkpoint {spec!r} is installed ({e}); {_train_hint(spec)}"
+        return f"no trained prior checkpoint {spec!r} is installed ({e}); {_train_hint(domain)}"
     if norm.domain != domain:
         return f"prior {spec!r} is for domain {norm.domain!r}, the task is {domain!r}"
     shape = tuple(env.unwrapped.field_shape[-2:])
