@@ -435,6 +435,7 @@ def prior_report_command(
     """Write the quality report of a trained prior (JSON, markdown for the README, PNG) and print it."""
     import torch
 
+    from invbench.nn.diffusion.checkpoint import load_prior
     from invbench.nn.diffusion.evaluate import draw_samples
     from invbench.nn.diffusion.report import (
         prior_report,
@@ -443,7 +444,6 @@ def prior_report_command(
         report_figure,
         report_markdown,
     )
-    from invbench.nn.weights import load_prior
 
     if device not in ("auto", "cpu", "cuda"):
         fail(f"--device must be auto, cpu or cuda, got {device!r}")

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from invbench.core.files import write_json
 from invbench.core.solver import load_solver_class
 from invbench.harness.cells import DEVICES, Cell, to_json
 from invbench.harness.execute import METRIC_PREFIX, CellOutcome, ProgressSink, run_cell, task_name_version
@@ -248,7 +249,7 @@ def run_folder(out: Path, run: PreparedRun, *, overwrite: bool = False) -> Path:
 def write_run(record: RunRecord, outcome: CellOutcome, folder: Path, *, plotter: str = "") -> RunRecord:
     """Write the figure (for a finished run, when the task has a plotter) and ``result.json``.
 
-    ``result.json`` is written last, through a temporary file, so a folder never holds a partial one.
+    ``result.json`` is written last and atomically, so a folder never holds a partial one.
     """
     folder.mkdir(parents=True, exist_ok=True)
     if plotter and outcome.figure:
@@ -258,9 +259,7 @@ def write_run(record: RunRecord, outcome: CellOutcome, folder: Path, *, plotter:
         record.files["figure"] = str(folder / FIGURE_FILE)
     json_path = folder / RESULT_FILE
     record.files["result"] = str(json_path)
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(record), indent=2, default=_json_default) + "\n")
-    tmp.replace(json_path)
+    write_json(json_path, asdict(record), default=_json_default)
     return record
 
 

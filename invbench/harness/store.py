@@ -22,37 +22,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import psutil
 import pyarrow.parquet as pq
 
+from invbench.core.files import atomic_write
 from invbench.harness.cells import Cell
 from invbench.harness.execute import METRIC_PREFIX, CellOutcome
 
 SORT_KEYS = ["task", "split", "instance", "solver", "params_hash", "repetition"]
 CURVE_KEYS = ("cell_id", "task", "split", "instance", "solver", "params_hash", "seed", "status")
 """Columns copied from a cell's row into each of its curve rows (to plot without a join)."""
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write a file atomically: ``write`` fills a temporary file, which then replaces ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

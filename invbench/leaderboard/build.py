@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from invbench.core.files import atomic_write
 from invbench.harness.execute import METRIC_PREFIX
-from invbench.harness.store import ResultStore, atomic_write, load_example
+from invbench.harness.store import ResultStore, load_example
 from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
 from invbench.leaderboard.artifacts import find_example
 from invbench.leaderboard.figures import reconstructions_png

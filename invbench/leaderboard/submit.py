@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from invbench.harness.store import atomic_write, load_example, order_columns, write_parquet
+from invbench.core.files import atomic_write
+from invbench.harness.store import load_example, order_columns, write_parquet
 from invbench.leaderboard.artifacts import example_name, find_example, migrate_examples
 from invbench.leaderboard.validate import KEY, SubmissionError, validate_results
 

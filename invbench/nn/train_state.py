@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from invbench.nn.weights import PriorCheckpointError, save_tensors, sha256_file, write_json
+from invbench.core.files import sha256_file, write_json
+from invbench.nn.weights import WeightsError, save_tensors
 
 STATE_FORMAT = "invbench-prior-train-state"
 STATE_VERSION = 1
@@ -103,7 +104,7 @@ def load_state(
         ``(step, losses, metadata)``.
 
     Raises:
-        PriorCheckpointError: Missing or corrupted state, or a run configuration that differs.
+        WeightsError: Missing or corrupted state, or a run configuration that differs.
     """
     from safetensors.torch import load_file
 
@@ -111,17 +112,17 @@ def load_state(
     try:
         meta = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise PriorCheckpointError(f"{path}: cannot read training state ({exc})") from exc
+        raise WeightsError(f"{path}: cannot read training state ({exc})") from exc
     if meta.get("format") != STATE_FORMAT or meta.get("format_version") != STATE_VERSION:
-        raise PriorCheckpointError(f"{path}: not an invbench training state (version {STATE_VERSION})")
+        raise WeightsError(f"{path}: not an invbench training state (version {STATE_VERSION})")
     now, saved = _flatten(json.loads(json.dumps(config))), _flatten(meta["config"])
     changed = sorted(k for k in set(now) | set(saved) if now.get(k) != saved.get(k))
     if changed:
         diffs = "; ".join(f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in changed[:8])
-        raise PriorCheckpointError(f"{path}: cannot resume: the run configuration changed ({diffs})")
+        raise WeightsError(f"{path}: cannot resume: the run configuration changed ({diffs})")
     weights = folder / meta["file"]
     if not weights.is_file() or sha256_file(weights) != meta["sha256"]:
-        raise PriorCheckpointError(f"{weights}: training-state tensors missing or sha256 mismatch")
+        raise WeightsError(f"{weights}: training-state tensors missing or sha256 mismatch")
     tensors = load_file(weights, device="cpu")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})

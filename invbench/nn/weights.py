@@ -1,43 +1,44 @@
-"""Prior checkpoints: a safetensors weight file plus a JSON manifest beside it, and nothing else.
+"""One weights format for any torch module: a safetensors file plus a JSON manifest, and nothing else.
 
-``NAME.safetensors`` holds the (EMA) network weights; ``NAME.json`` says what they are:
+``NAME.safetensors`` holds the tensors (a module's ``state_dict``); ``NAME.json`` says what they are:
 
-* ``format`` (``"invbench-prior"``), ``format_version``, ``name``, ``kind`` (``"diffusion"``);
+* ``format`` (``"invbench-weights"``; the alias ``"invbench-prior"``, which the shipped diffusion
+  priors carry, is read the same), ``format_version``, ``name``, ``kind`` (what the module is:
+  ``"diffusion"``, ``"autoencoder"``, ``"inversion-net"``, ...);
 * ``weights``: file name, ``sha256`` of the safetensors file, stored ``dtype``, ``n_parameters``,
   ``bytes``, ``ema`` (whether these are EMA weights);
-* ``architecture``: ``class`` (``"diffusers.UNet2DModel"``) and its ``config`` (constructor arguments);
-* ``schedule``: the noise schedule (:class:`~invbench.nn.diffusion.presets.ScheduleSpec`);
-* ``domain`` and ``normalization`` (:class:`~invbench.nn.normalize.Normalization`);
-* ``training``: preset, data specification, steps, final loss, EMA settings, optimiser, seed, device, wall
-  time;
-* ``versions`` (invbench, torch, diffusers, safetensors) and ``created`` (UTC, ISO 8601).
+* ``architecture``: ``class`` (``"package.module:Class"``) and its ``config`` (constructor arguments);
+* ``training``: at least ``device``, ``steps`` and ``wall_time_s`` (the training cost the harness
+  records), plus whatever the method's trainer adds (data, loss, optimiser, seed, ...);
+* ``versions`` and ``created`` (UTC, ISO 8601), and any method-specific sections (a diffusion prior's
+  noise schedule and normalisation: :mod:`invbench.nn.diffusion.checkpoint`).
 
-:func:`load_prior` refuses anything else -- pickle files (``.pt``, ``.pth``, ``.bin``, ``.ckpt``,
-``.pkl``), a missing manifest, a weight file whose sha256 differs from the manifest's, weights whose names
-or shapes do not match the manifest's architecture -- with a :class:`PriorCheckpointError` that names the
-file and the problem. Checkpoints shipped with invbench live in ``solvers/red_diffeq/weights/`` and load
-by name (``load_prior("fwi-lite")``).
+:func:`read_weights` refuses anything else -- pickle files (``.pt``, ``.pth``, ``.bin``, ``.ckpt``,
+``.pkl``), a missing manifest, a weights file whose sha256 differs from the manifest's, tensors whose
+names, shapes or dtype do not match the manifest's architecture -- with a :class:`WeightsError` that
+names the file and the problem. A run records the sha256 of the manifest too
+(:func:`weights_record`), so a changed manifest is as visible as changed weights. Weights shipped with
+invbench live in the folder of the method that owns them (``solvers/<method>/weights/``) and load by
+name.
 """
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import json
-import os
 import struct
-import tempfile
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from invbench.core.device import default_device
-from invbench.nn.diffusion.presets import ScheduleSpec
-from invbench.nn.normalize import Normalization
+from invbench.core.files import atomic_write_bytes, sha256_file, write_json
 
-FORMAT = "invbench-prior"
+FORMAT = "invbench-weights"
+READABLE_FORMATS = (FORMAT, "invbench-prior")
 FORMAT_VERSION = 1
 WEIGHTS_SUFFIX = ".safetensors"
 MANIFEST_SUFFIX = ".json"
@@ -46,34 +47,11 @@ _DTYPES = {"float16": torch.float16, "float32": torch.float32, "bfloat16": torch
 _MAX_LISTED = 6
 
 
-class PriorCheckpointError(ValueError):
-    """A prior checkpoint is missing, unsafe, corrupted or inconsistent; the message names the file."""
+class WeightsError(ValueError):
+    """Weights are missing, unsafe, corrupted or inconsistent with their manifest (names the file)."""
 
 
 # --------------------------------------------------------------------------- files
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_tensors(
@@ -86,22 +64,17 @@ def save_tensors(
     atomic_write_bytes(path, save(data, metadata=metadata))
 
 
-def write_json(path: Path, obj: dict[str, Any]) -> None:
-    """Write JSON (indented, sorted keys kept in insertion order), atomically."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
-
-
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     """``(weights, manifest)`` paths of a checkpoint given either file (or the common stem).
 
     Raises:
-        PriorCheckpointError: A pickle-format suffix, or a suffix that is neither of ours.
+        WeightsError: A pickle-format suffix, or a suffix that is neither of ours.
     """
     p = Path(path).expanduser()
     suffix = p.suffix.lower()
     if suffix in _PICKLE_SUFFIXES:
-        raise PriorCheckpointError(
-            f"{p}: refusing to load a {suffix!r} file: invbench loads priors only from a .safetensors file "
+        raise WeightsError(
+            f"{p}: refusing to load a {suffix!r} file: invbench loads weights only from a .safetensors file "
             "with a .json manifest (pickle-based formats can run arbitrary code when loaded)"
         )
     if suffix in (WEIGHTS_SUFFIX, MANIFEST_SUFFIX):
@@ -109,66 +82,8 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     elif suffix == "":
         stem = p
     else:
-        raise PriorCheckpointError(f"{p}: not a prior checkpoint (expected NAME.safetensors with NAME.json)")
+        raise WeightsError(f"{p}: not an invbench weights file (expected NAME.safetensors with NAME.json)")
     return stem.with_suffix(WEIGHTS_SUFFIX), stem.with_suffix(MANIFEST_SUFFIX)
-
-
-# --------------------------------------------------------------------------- shipped checkpoints
-
-
-SHIPPED_PACKAGES = ("solvers", "baselines")
-"""Packages whose methods ship weights, each in its own ``<package>/<method>/weights/`` folder."""
-
-
-def shipped_weight_dirs() -> list[Path]:
-    """The ``weights/`` folders of every method package under :data:`SHIPPED_PACKAGES`, sorted."""
-    folders: list[Path] = []
-    for package in SHIPPED_PACKAGES:
-        try:
-            root = Path(str(resources.files(package)))
-        except ModuleNotFoundError:
-            continue
-        folders.extend(sorted(p for p in root.glob("*/weights") if p.is_dir()))
-    return folders
-
-
-def shipped_checkpoints() -> dict[str, Path]:
-    """Checkpoints shipped with the methods, ``{name: weights path}`` (those with a manifest).
-
-    Each method keeps its weights in its own folder (``solvers/red_diffeq/weights/``); names are unique
-    across methods.
-    """
-    found: dict[str, Path] = {}
-    for folder in shipped_weight_dirs():
-        for p in sorted(folder.glob(f"*{WEIGHTS_SUFFIX}")):
-            if not p.with_suffix(MANIFEST_SUFFIX).is_file():
-                continue
-            if p.stem in found:
-                raise PriorCheckpointError(f"shipped weights {p.stem!r} exist twice: {found[p.stem]} and {p}")
-            found[p.stem] = p
-    return found
-
-
-def resolve_checkpoint(path_or_name: str | Path) -> Path:
-    """The weights path of a checkpoint given its path or the name of a shipped checkpoint.
-
-    A string without a folder separator or suffix that is not an existing file is looked up among
-    :func:`shipped_checkpoints`.
-
-    Raises:
-        PriorCheckpointError: Neither an existing file nor a shipped name.
-    """
-    p = Path(path_or_name).expanduser()
-    looks_like_name = isinstance(path_or_name, str) and p.suffix == "" and len(p.parts) == 1
-    if looks_like_name and not p.exists():
-        shipped = shipped_checkpoints()
-        if path_or_name in shipped:
-            return shipped[path_or_name]
-        names = ", ".join(shipped) or "none (train them with solvers/red_diffeq/train_lite_priors.sh)"
-        raise PriorCheckpointError(
-            f"{path_or_name!r}: no such prior checkpoint; shipped checkpoints: {names}"
-        )
-    return checkpoint_paths(p)[0]
 
 
 def weights_record(path_or_name: str | Path) -> dict[str, Any]:
@@ -180,8 +95,10 @@ def weights_record(path_or_name: str | Path) -> dict[str, Any]:
         ``training``: ``device``, ``steps`` and ``wall_time_s`` from the manifest.
 
     Raises:
-        PriorCheckpointError: The pair is missing or its manifest unreadable.
+        WeightsError: The pair is missing or its manifest unreadable.
     """
+    from invbench.nn.shipped import resolve_checkpoint  # shipped.py imports this module
+
     weights_path, manifest_path = checkpoint_paths(resolve_checkpoint(path_or_name))
     manifest = read_manifest(manifest_path)
     training = manifest.get("training") or {}
@@ -201,48 +118,73 @@ def weights_record(path_or_name: str | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- writing
 
 
-def versions() -> dict[str, str]:
-    """Versions of the packages that define a checkpoint."""
-    import diffusers
-    import safetensors
+def versions(*packages: str) -> dict[str, str]:
+    """Versions of invbench, torch, safetensors and ``packages`` (those installed)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     import invbench
 
-    return {
-        "invbench": invbench.__version__,
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "safetensors": safetensors.__version__,
-    }
+    out = {"invbench": invbench.__version__, "torch": torch.__version__}
+    for name in ("safetensors", *packages):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
-def write_checkpoint(
+def architecture_class(spec: str) -> type[torch.nn.Module]:
+    """The module class named ``"package.module:Class"`` (or the dotted ``"package.Class"``).
+
+    Raises:
+        WeightsError: Not importable, or not a ``torch.nn.Module`` subclass.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep:
+        module_name, _, attr = spec.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise WeightsError(f"architecture {spec!r} cannot be imported ({exc})") from exc
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise WeightsError(f"architecture {spec!r} is not a torch.nn.Module subclass")
+    return cls
+
+
+def write_weights(
     path: str | Path,
     state: dict[str, torch.Tensor],
     *,
     name: str,
-    architecture_config: dict[str, Any],
-    normalization: Normalization,
-    schedule: ScheduleSpec,
+    kind: str,
+    architecture: str,
+    config: dict[str, Any],
     training: dict[str, Any],
     dtype: str = "float32",
-    ema: bool = True,
+    ema: bool = False,
+    extra: dict[str, Any] | None = None,
+    packages: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Write ``NAME.safetensors`` and its manifest ``NAME.json`` (module docstring).
 
     Args:
         path: Either file of the pair (or the stem).
-        state: The network's ``state_dict``.
-        name: Checkpoint name (recorded in the manifest).
-        architecture_config: ``UNet2DModel`` constructor arguments.
-        normalization: The domain normalisation.
-        schedule: The noise schedule.
-        training: Training record (preset, data, steps, final loss, ...).
-        dtype: Stored dtype of floating-point weights.
+        state: The module's ``state_dict``.
+        name: Name of the weights (recorded; shipped weights load by it).
+        kind: What the module is (``"diffusion"``, ``"autoencoder"``, ...).
+        architecture: ``"package.module:Class"`` of the module.
+        config: Constructor arguments of ``architecture``.
+        training: Training record; should hold ``device``, ``steps`` and ``wall_time_s``.
+        dtype: Stored dtype of floating-point tensors.
         ema: Whether ``state`` holds EMA weights.
+        extra: Method-specific manifest sections.
+        packages: Further packages whose versions define the weights (``"diffusers"``).
 
     Returns:
         The manifest written.
+
+    Raises:
+        ValueError: An unknown dtype.
     """
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
@@ -253,7 +195,7 @@ def write_checkpoint(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "name": name,
-        "kind": "diffusion",
+        "kind": kind,
         "weights": {
             "file": weights_path.name,
             "sha256": sha256_file(weights_path),
@@ -262,18 +204,10 @@ def write_checkpoint(
             "n_parameters": int(sum(v.numel() for v in state.values())),
             "ema": bool(ema),
         },
-        "architecture": {"class": "diffusers.UNet2DModel", "config": architecture_config},
-        "schedule": {
-            "num_train_timesteps": schedule.num_train_timesteps,
-            "beta_schedule": schedule.beta_schedule,
-            "beta_start": schedule.beta_start,
-            "beta_end": schedule.beta_end,
-            "prediction_type": "epsilon",
-        },
-        "domain": normalization.domain,
-        "normalization": normalization.to_dict(),
+        "architecture": {"class": architecture, "config": config},
+        **(extra or {}),
         "training": training,
-        "versions": versions(),
+        "versions": versions(*packages),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_json(manifest_path, manifest)
@@ -298,42 +232,44 @@ def _sniff(path: Path) -> None:
         if header_len + 8 <= size and head[8:9] == b"{":
             return
     if head[:1] == b"\x80" or head[:2] == b"PK":
-        raise PriorCheckpointError(
+        raise WeightsError(
             f"{path}: is a pickle / torch.save archive, not safetensors; invbench refuses to load it "
             "(pickle can run arbitrary code)"
         )
     if len(head) < 9:
-        raise PriorCheckpointError(f"{path}: too short to be a safetensors file ({size} bytes)")
-    raise PriorCheckpointError(f"{path}: not a valid safetensors file (bad header)")
+        raise WeightsError(f"{path}: too short to be a safetensors file ({size} bytes)")
+    raise WeightsError(f"{path}: not a valid safetensors file (bad header)")
 
 
-def read_manifest(manifest_path: Path) -> dict[str, Any]:
+def read_manifest(manifest_path: Path, required: Iterable[str] = ()) -> dict[str, Any]:
     """Parse and check the top-level structure of a manifest.
 
+    Args:
+        manifest_path: The ``NAME.json`` file.
+        required: Method-specific sections that must be present too.
+
     Raises:
-        PriorCheckpointError: Missing, not JSON, not ours, or lacking required sections.
+        WeightsError: Missing, not JSON, not ours, or lacking required sections.
     """
     if not manifest_path.is_file():
-        raise PriorCheckpointError(
-            f"{manifest_path}: missing manifest: a prior checkpoint needs its JSON manifest beside the "
+        raise WeightsError(
+            f"{manifest_path}: missing manifest: weights need their JSON manifest beside the "
             f"{WEIGHTS_SUFFIX} file"
         )
     try:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PriorCheckpointError(f"{manifest_path}: unreadable manifest ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise PriorCheckpointError(f"{manifest_path}: not an invbench prior manifest (format != {FORMAT!r})")
+        raise WeightsError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
+        raise WeightsError(f"{manifest_path}: not an invbench weights manifest (format != {FORMAT!r})")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise PriorCheckpointError(
+        raise WeightsError(
             f"{manifest_path}: manifest format_version {manifest.get('format_version')!r} is not supported "
             f"(this invbench reads version {FORMAT_VERSION})"
         )
-    missing = [
-        k for k in ("weights", "architecture", "schedule", "normalization", "domain") if k not in manifest
-    ]
+    missing = [k for k in ("weights", "architecture", *required) if k not in manifest]
     if missing:
-        raise PriorCheckpointError(f"{manifest_path}: manifest lacks {missing}")
+        raise WeightsError(f"{manifest_path}: manifest lacks {missing}")
     return manifest
 
 
@@ -343,7 +279,7 @@ def _listed(items: list[str]) -> str:
 
 
 def check_state_matches(where: Path, expected: dict[str, torch.Size], state: dict[str, torch.Tensor]) -> None:
-    """Raise :class:`PriorCheckpointError` listing missing/unexpected keys and shape mismatches."""
+    """Raise :class:`WeightsError` listing missing/unexpected keys and shape mismatches."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     shapes = [
@@ -359,93 +295,83 @@ def check_state_matches(where: Path, expected: dict[str, torch.Size], state: dic
     if shapes:
         problems.append(f"shape mismatches: {_listed(shapes)}")
     if problems:
-        raise PriorCheckpointError(
+        raise WeightsError(
             f"{where}: weights do not match the manifest's architecture: {'; '.join(problems)}"
         )
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
-    """Read and verify a checkpoint pair (hash, format, keys and shapes against the architecture).
+def read_weights(
+    path: str | Path, required: Iterable[str] = ()
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
+    """Read and verify a weights pair (hash, format, names, shapes and dtype against the architecture).
+
+    Args:
+        path: Either file of the pair, or the name of shipped weights.
+        required: Method-specific manifest sections that must be present.
 
     Returns:
         ``(manifest, state_dict in the stored dtype on CPU, weights path)``.
 
     Raises:
-        PriorCheckpointError: Any problem (module docstring).
+        WeightsError: Any problem (module docstring).
     """
-    from diffusers import UNet2DModel
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    weights_path, manifest_path = checkpoint_paths(path)
+    from invbench.nn.shipped import resolve_checkpoint  # shipped.py imports this module
+
+    weights_path, manifest_path = checkpoint_paths(resolve_checkpoint(path))
     if not weights_path.is_file():
-        raise PriorCheckpointError(f"{weights_path}: no such weights file")
+        raise WeightsError(f"{weights_path}: no such weights file")
     _sniff(weights_path)
-    manifest = read_manifest(manifest_path)
+    manifest = read_manifest(manifest_path, required)
     expected_sha = manifest["weights"].get("sha256")
     actual_sha = sha256_file(weights_path)
     if actual_sha != expected_sha:
-        raise PriorCheckpointError(
+        raise WeightsError(
             f"{weights_path}: sha256 mismatch: the file is corrupted or was changed "
             f"(manifest {manifest_path.name} says {expected_sha}, file is {actual_sha})"
         )
     try:
         state = load_file(weights_path, device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise PriorCheckpointError(f"{weights_path}: unreadable safetensors file ({exc})") from exc
+        raise WeightsError(f"{weights_path}: unreadable safetensors file ({exc})") from exc
     arch = manifest["architecture"]
-    if arch.get("class") != "diffusers.UNet2DModel" or not isinstance(arch.get("config"), dict):
-        raise PriorCheckpointError(f"{manifest_path}: unsupported architecture {arch.get('class')!r}")
+    if not isinstance(arch.get("class"), str) or not isinstance(arch.get("config"), dict):
+        raise WeightsError(f"{manifest_path}: the architecture needs a class name and a config")
+    cls = architecture_class(arch["class"])
     try:
         with torch.device("meta"):
-            skeleton = UNet2DModel(**arch["config"])
+            skeleton = cls(**arch["config"])
     except (TypeError, ValueError) as exc:
-        raise PriorCheckpointError(f"{manifest_path}: bad architecture config ({exc})") from exc
+        raise WeightsError(f"{manifest_path}: bad architecture config ({exc})") from exc
     check_state_matches(weights_path, {k: v.shape for k, v in skeleton.state_dict().items()}, state)
     dtype = manifest["weights"].get("dtype")
     wrong = sorted(k for k, v in state.items() if v.is_floating_point() and str(v.dtype) != f"torch.{dtype}")
     if wrong:
-        raise PriorCheckpointError(
-            f"{weights_path}: weights are not {dtype} as the manifest says: {_listed(wrong)}"
-        )
+        raise WeightsError(f"{weights_path}: weights are not {dtype} as the manifest says: {_listed(wrong)}")
     return manifest, state, weights_path
 
 
-def load_prior(path_or_name: str | Path, device: torch.device | str | None = None) -> Any:
-    """Load a verified :class:`~invbench.nn.diffusion.prior.DiffusionPrior`.
+def load_module(
+    path_or_name: str | Path, device: torch.device | str | None = None, required: Iterable[str] = ()
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Build the manifest's architecture, load the verified weights (as float32) and freeze it.
 
     Args:
-        path_or_name: ``NAME.safetensors`` / ``NAME.json`` path, or a shipped name (``"fwi-lite"``).
-        device: Target device (default: CUDA when available, else CPU). Weights are cast to float32.
+        path_or_name: Either file of the pair, or the name of shipped weights.
+        device: Target device (default: CUDA when available, else CPU).
+        required: Method-specific manifest sections that must be present.
 
     Returns:
-        The prior, in eval mode with frozen weights.
+        The module in eval mode without gradients, and its manifest.
 
     Raises:
-        PriorCheckpointError: The checkpoint is missing, unsafe, corrupted or inconsistent.
+        WeightsError: As :func:`read_weights`.
     """
-    from diffusers import UNet2DModel
-
-    from invbench.nn.diffusion.prior import DiffusionPrior
-
-    manifest, state, weights_path = read_checkpoint(resolve_checkpoint(path_or_name))
-    try:
-        normalization = Normalization.from_dict(manifest["normalization"])
-        sched = {
-            k: manifest["schedule"][k]
-            for k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end")
-        }
-        schedule = ScheduleSpec(**sched)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PriorCheckpointError(
-            f"{weights_path.with_suffix(MANIFEST_SUFFIX)}: bad manifest ({exc})"
-        ) from exc
-    if manifest["domain"] != normalization.domain:
-        raise PriorCheckpointError(f"{weights_path}: manifest domain and normalization domain differ")
-    if list(manifest["architecture"]["config"].get("sample_size", [])) != list(normalization.model_shape):
-        raise PriorCheckpointError(f"{weights_path}: network sample_size does not match the normalization")
-    unet = UNet2DModel(**manifest["architecture"]["config"])
-    unet.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
-    if device is None:
-        device = default_device()
-    return DiffusionPrior(unet.to(device), normalization, schedule, manifest)
+    manifest, state, _ = read_weights(path_or_name, required)
+    arch = manifest["architecture"]
+    module = architecture_class(arch["class"])(**arch["config"])
+    module.load_state_dict({k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()})
+    module.to(device if device is not None else default_device()).eval().requires_grad_(False)
+    return module, manifest

@@ -6,10 +6,10 @@ import pytest
 import torch
 from diffusers import UNet2DModel
 
+from invbench.nn.diffusion.checkpoint import write_checkpoint
 from invbench.nn.diffusion.presets import Preset, ScheduleSpec, TrainSpec, UNetSpec
 from invbench.nn.diffusion.prior import DiffusionPrior
 from invbench.nn.normalize import normalization_for
-from invbench.nn.weights import write_checkpoint
 
 TINY_UNET = UNetSpec((8, 16), 1, (False, False), mid_attention=False, norm_num_groups=4, attention_head_dim=8)
 

@@ -5,8 +5,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from invbench.core.files import sha256_file
+from invbench.nn import shipped
 from invbench.nn import weights as ckpt
-from invbench.nn.weights import PriorCheckpointError, load_prior, sha256_file
+from invbench.nn.diffusion.checkpoint import load_prior
+from invbench.nn.weights import WeightsError
 
 from .conftest import write_tiny_checkpoint
 
@@ -52,7 +55,7 @@ def test_corrupted_file_is_refused(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(PriorCheckpointError, match="sha256 mismatch") as err:
+    with pytest.raises(WeightsError, match="sha256 mismatch") as err:
         load_prior(path, device="cpu")
     assert str(path) in str(err.value)
 
@@ -61,7 +64,7 @@ def test_manifest_weights_mismatch_is_refused(tmp_path):
     _, path, manifest = _write(tmp_path)
     manifest["architecture"]["config"]["block_out_channels"] = [8, 24]
     path.with_suffix(".json").write_text(json.dumps(manifest))
-    with pytest.raises(PriorCheckpointError, match="shape mismatches") as err:
+    with pytest.raises(WeightsError, match="shape mismatches") as err:
         load_prior(path, device="cpu")
     assert str(path) in str(err.value)
 
@@ -75,7 +78,7 @@ def test_unexpected_and_missing_weights_are_refused(tmp_path):
     save_file(state, path)
     manifest["weights"]["sha256"] = sha256_file(path)
     path.with_suffix(".json").write_text(json.dumps(manifest))
-    with pytest.raises(PriorCheckpointError, match="missing weights") as err:
+    with pytest.raises(WeightsError, match="missing weights") as err:
         load_prior(path, device="cpu")
     assert dropped in str(err.value) and "unexpected weights: extra.weight" in str(err.value)
 
@@ -84,7 +87,7 @@ def test_unexpected_and_missing_weights_are_refused(tmp_path):
 def test_pickle_suffixes_are_refused(tmp_path, suffix):
     path = tmp_path / f"model{suffix}"
     torch.save({"w": torch.zeros(2)}, path)
-    with pytest.raises(PriorCheckpointError, match="refusing to load") as err:
+    with pytest.raises(WeightsError, match="refusing to load") as err:
         load_prior(path)
     assert str(path) in str(err.value)
 
@@ -98,7 +101,7 @@ def test_pickle_content_disguised_as_safetensors_is_refused(tmp_path, writer):
         path.write_bytes(pickle.dumps({"w": [0.0, 1.0]}))
     manifest["weights"]["sha256"] = sha256_file(path)
     path.with_suffix(".json").write_text(json.dumps(manifest))
-    with pytest.raises(PriorCheckpointError, match="pickle"):
+    with pytest.raises(WeightsError, match="pickle"):
         load_prior(path, device="cpu")
 
 
@@ -118,7 +121,7 @@ def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_loads(tmp
 def test_missing_manifest_is_refused(tmp_path):
     _, path, _ = _write(tmp_path)
     path.with_suffix(".json").unlink()
-    with pytest.raises(PriorCheckpointError, match="missing manifest") as err:
+    with pytest.raises(WeightsError, match="missing manifest") as err:
         load_prior(path, device="cpu")
     assert "p.json" in str(err.value)
 
@@ -127,21 +130,21 @@ def test_foreign_manifest_is_refused(tmp_path):
     _, path, manifest = _write(tmp_path)
     manifest["format"] = "something-else"
     path.with_suffix(".json").write_text(json.dumps(manifest))
-    with pytest.raises(PriorCheckpointError, match="not an invbench prior manifest"):
+    with pytest.raises(WeightsError, match="not an invbench weights manifest"):
         load_prior(path, device="cpu")
 
 
 def test_shipped_checkpoints_resolve_by_name(tmp_path, monkeypatch):
     _write(tmp_path, name="tiny-grf")
-    monkeypatch.setattr(ckpt, "shipped_weight_dirs", lambda: [tmp_path])
-    assert list(ckpt.shipped_checkpoints()) == ["tiny-grf"]
+    monkeypatch.setattr(shipped, "shipped_weight_dirs", lambda: [tmp_path])
+    assert list(shipped.shipped_checkpoints()) == ["tiny-grf"]
     assert load_prior("tiny-grf", device="cpu").manifest["name"] == "tiny-grf"
-    with pytest.raises(PriorCheckpointError, match="tiny-grf"):
+    with pytest.raises(WeightsError, match="tiny-grf"):
         load_prior("no-such-prior")
 
 
 def test_shipped_weights_live_under_their_method():
-    dirs = ckpt.shipped_weight_dirs()
+    dirs = shipped.shipped_weight_dirs()
     assert any(d.parent.name == "red_diffeq" and d.parent.parent.name == "solvers" for d in dirs)
     assert all(d.name == "weights" and d.is_dir() for d in dirs)
 
@@ -149,9 +152,9 @@ def test_shipped_weights_live_under_their_method():
 def test_a_name_shipped_twice_is_refused(tmp_path, monkeypatch):
     for sub in ("a", "b"):
         _write(tmp_path / sub, name="twice")
-    monkeypatch.setattr(ckpt, "shipped_weight_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
-    with pytest.raises(PriorCheckpointError, match="twice"):
-        ckpt.shipped_checkpoints()
+    monkeypatch.setattr(shipped, "shipped_weight_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(WeightsError, match="twice"):
+        shipped.shipped_checkpoints()
 
 
 SHIPPED = {"fwi-lite": "fwi", "darcy-grf-lite": "darcy-grf", "darcy-bimaterial-lite": "darcy-bimaterial"}
@@ -160,13 +163,13 @@ SHIPPED = {"fwi-lite": "fwi", "darcy-grf-lite": "darcy-grf", "darcy-bimaterial-l
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_lite_priors_load_offline_with_their_hash(name):
     """Each lite prior the README lists is package data, passes its sha256 check and has its domain."""
-    shipped = ckpt.shipped_checkpoints()
-    assert name in shipped, f"{name} is not shipped; train it with solvers/red_diffeq/train_lite_priors.sh"
+    found = shipped.shipped_checkpoints()
+    assert name in found, f"{name} is not shipped; train it with solvers/red_diffeq/train_lite_priors.sh"
     prior = load_prior(name, device="cpu")
-    assert prior.manifest["weights"]["sha256"] == sha256_file(shipped[name])
+    assert prior.manifest["weights"]["sha256"] == sha256_file(found[name])
     assert prior.domain == SHIPPED[name]
 
 
 def test_shipped_weights_stay_under_25_mb():
-    total = sum(path.stat().st_size for path in ckpt.shipped_checkpoints().values())
+    total = sum(path.stat().st_size for path in shipped.shipped_checkpoints().values())
     assert 0 < total < 25_000_000

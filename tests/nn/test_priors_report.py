@@ -178,7 +178,7 @@ def test_cli_prior_report_errors(tmp_path):
     runner = CliRunner()
     out = ["--out", str(tmp_path / "out")]
     res = runner.invoke(app, ["prior-report", "no-such-prior", *out])
-    assert res.exit_code == 2 and "no such prior checkpoint; shipped checkpoints" in _said(res)
+    assert res.exit_code == 2 and "no such weights file or shipped weights; shipped: " in _said(res)
     path = _checkpoint(tmp_path)
     res = runner.invoke(app, ["prior-report", str(path), "--real", str(tmp_path / "absent"), *out])
     assert res.exit_code == 2 and "absent: no such folder" in _said(res)

@@ -8,12 +8,13 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from invbench.cli import app
+from invbench.nn.diffusion.checkpoint import load_prior
 from invbench.nn.diffusion.presets import FWI_TRAINING_FAMILIES
 from invbench.nn.diffusion.train import train_prior
 from invbench.nn.normalize import normalization_for
 from invbench.nn.sources import FWIFamilies, make_source
 from invbench.nn.train_state import state_dir
-from invbench.nn.weights import PriorCheckpointError, load_prior
+from invbench.nn.weights import WeightsError
 
 from .conftest import tiny_preset
 
@@ -35,7 +36,7 @@ def test_resume_continues_and_reproduces_an_uninterrupted_run(tmp_path):
     assert part.step == 25
     state = json.loads((state_dir(tmp_path / "b.safetensors") / "state.json").read_text())
     assert state["step"] == 25
-    with pytest.raises(PriorCheckpointError, match="--resume"):
+    with pytest.raises(WeightsError, match="--resume"):
         train_prior(**DARCY, preset=preset, out=tmp_path / "b.safetensors", steps=40)
     resumed = train_prior(**DARCY, preset=preset, out=tmp_path / "b.safetensors", steps=40, resume=True)
     assert resumed.start_step == 25 and resumed.step == 40 and len(resumed.losses) == 40
@@ -50,7 +51,7 @@ def test_resume_continues_and_reproduces_an_uninterrupted_run(tmp_path):
 def test_resume_refuses_a_changed_configuration(tmp_path):
     out = tmp_path / "c.safetensors"
     train_prior(**DARCY, preset=tiny_preset(), out=out, steps=10)
-    with pytest.raises(PriorCheckpointError, match="lr"):
+    with pytest.raises(WeightsError, match="lr"):
         train_prior(**DARCY, preset=tiny_preset(lr=1e-3), out=out, steps=20, resume=True)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from invbench.core.solver import load_solver_class
-from invbench.nn.weights import load_prior
+from invbench.nn.diffusion.checkpoint import load_prior
 from invbench.registry import make
 from invbench.tasks.fwi.metrics import velocity_metrics
 from solvers.red_diffeq.solver import REDDiffEq, red_regularizer, time_weight

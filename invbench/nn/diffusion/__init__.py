@@ -13,9 +13,9 @@ from typing import Any
 
 _EXPORTS = {
     "DiffusionPrior": "invbench.nn.diffusion.prior",
-    "load_prior": "invbench.nn.weights",
-    "PriorCheckpointError": "invbench.nn.weights",
-    "shipped_checkpoints": "invbench.nn.weights",
+    "load_prior": "invbench.nn.diffusion.checkpoint",
+    "WeightsError": "invbench.nn.weights",
+    "shipped_checkpoints": "invbench.nn.shipped",
     "Normalization": "invbench.nn.normalize",
     "normalization_for": "invbench.nn.normalize",
     "get_preset": "invbench.nn.diffusion.presets",

@@ -56,15 +56,16 @@ def prior_manifest(spec: str) -> dict[str, Any]:
     """The manifest of a prior checkpoint (path or shipped name), read without loading the weights.
 
     Raises:
-        invbench.nn.weights.PriorCheckpointError: Missing or unreadable checkpoint.
+        invbench.nn.weights.WeightsError: Missing or unreadable checkpoint.
     """
-    from invbench.nn.weights import checkpoint_paths, read_manifest, resolve_checkpoint
+    from invbench.nn.shipped import resolve_checkpoint
+    from invbench.nn.weights import checkpoint_paths, read_manifest
 
     weights = resolve_checkpoint(spec)
     if not Path(weights).is_file():
-        from invbench.nn.weights import PriorCheckpointError
+        from invbench.nn.weights import WeightsError
 
-        raise PriorCheckpointError(f"{weights}: no such weights file")
+        raise WeightsError(f"{weights}: no such weights file")
     return read_manifest(checkpoint_paths(weights)[1])
 
 
@@ -75,7 +76,7 @@ def prior_skip_reason(spec: str, env: gym.Env, *, allow_wider: bool = False) -> 
     the task's (with ``allow_wider``: same height, width at least the prior's).
     """
     from invbench.nn.normalize import Normalization
-    from invbench.nn.weights import PriorCheckpointError
+    from invbench.nn.weights import WeightsError
 
     domain = task_domain(env)
     if domain is None:
@@ -83,7 +84,7 @@ def prior_skip_reason(spec: str, env: gym.Env, *, allow_wider: bool = False) -> 
     try:
         manifest = prior_manifest(spec)
         norm = Normalization.from_dict(manifest["normalization"])
-    except (PriorCheckpointError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+    except (WeightsError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
         return f"no trained prior checkpoint {spec!r} is installed ({e}); {_train_hint(domain)}"
     if norm.domain != domain:
         return f"prior {spec!r} is for domain {norm.domain!r}, the task is {domain!r}"
@@ -130,7 +131,7 @@ class PriorSolver(Solver):
     def setup(self, env: gym.Env) -> None:
         """Load the prior (once per checkpoint) onto the environment's device."""
         super().setup(env)
-        from invbench.nn.weights import load_prior
+        from invbench.nn.diffusion.checkpoint import load_prior
 
         spec = self.params["prior"]
         reason = prior_skip_reason(spec, env, allow_wider=self.allow_wider)

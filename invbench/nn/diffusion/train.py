@@ -23,12 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from invbench.core.device import default_device
+from invbench.nn.diffusion.checkpoint import write_checkpoint
 from invbench.nn.diffusion.presets import Preset, get_preset
 from invbench.nn.diffusion.prior import make_scheduler
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
 from invbench.nn.train_state import load_state, save_state, state_dir
-from invbench.nn.weights import PriorCheckpointError, write_checkpoint
+from invbench.nn.weights import WeightsError
 
 FINAL_LOSS_WINDOW = 100
 
@@ -144,7 +145,7 @@ class _Trainer:
         folder = state_dir(self.out)
         if (folder / "state.json").exists():
             if not resume:
-                raise PriorCheckpointError(
+                raise WeightsError(
                     f"{folder}: a training state exists; pass --resume to continue it, or delete the folder "
                     "to start over"
                 )
@@ -295,7 +296,7 @@ def train_prior(
 
     Raises:
         ValueError: Unknown domain or preset, bad data folders, or a training state that cannot be resumed
-            (:class:`~invbench.nn.weights.PriorCheckpointError`).
+            (:class:`~invbench.nn.weights.WeightsError`).
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r} (domains: {', '.join(DOMAINS)})")
