@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no results.parquet in {args.board}")
     if args.instances < 1:
         raise SystemExit(f"--instances must be at least 1, got {args.instances}")
-    from invbench.nn.weights import load_prior
+    from invbench.nn.diffusion.checkpoint import load_prior
 
     rows = candidates(args.board)
     rows = rows[rows["condition"] == args.condition]
