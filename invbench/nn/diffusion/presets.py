@@ -41,6 +41,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from invbench.nn.training import TrainSpec
+
 FWI_TRAINING_FAMILIES: tuple[str, ...] = ("FlatVel-B", "CurveVel-B", "FlatFault-B", "CurveFault-B")
 PRESETS: tuple[str, ...] = ("lite", "paper")
 
@@ -116,39 +118,6 @@ class ScheduleSpec:
             raise ValueError(f"beta_schedule must be 'linear' or 'sigmoid', got {self.beta_schedule!r}")
         if self.num_train_timesteps < 2:
             raise ValueError("num_train_timesteps must be at least 2")
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """Optimisation settings.
-
-    Attributes:
-        batch_size: Fields per step.
-        lr: Adam learning rate (after warm-up).
-        steps: Default number of optimiser steps.
-        warmup_steps: Linear learning-rate warm-up.
-        adam_betas: Adam betas.
-        grad_clip: Global gradient-norm clip (0 disables it).
-        ema_decay: EMA decay per EMA update.
-        ema_every: Optimiser steps between EMA updates.
-        ema_start: Steps before the EMA starts averaging (until then it copies the weights).
-        checkpoint_every: Steps between saved training states and exported checkpoints.
-        amp: bfloat16 autocast on CUDA (ignored on CPU).
-        export_dtype: dtype of the exported prior weights (``"float16"`` or ``"float32"``).
-    """
-
-    batch_size: int
-    lr: float
-    steps: int
-    warmup_steps: int = 0
-    adam_betas: tuple[float, float] = (0.9, 0.99)
-    grad_clip: float = 1.0
-    ema_decay: float = 0.995
-    ema_every: int = 10
-    ema_start: int = 100
-    checkpoint_every: int = 1000
-    amp: bool = False
-    export_dtype: str = "float32"
 
 
 @dataclass(frozen=True)

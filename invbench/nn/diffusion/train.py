@@ -4,15 +4,13 @@ Each step draws a fresh batch (:mod:`invbench.nn.sources`), maps it to model uni
 ``t ~ U{0..T-1}`` and noise from a generator seeded by ``(seed, step)``, and minimises
 ``|| eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) - eps ||^2`` (Ho et al. 2020). Because data
 and noise depend only on ``(seed, step)`` and the optimiser and EMA state are saved, a resumed run
-reproduces an uninterrupted one. Every ``checkpoint_every`` steps (and at the end) the training state is
-saved (:mod:`invbench.nn.train_state`) and the EMA weights are exported as a prior checkpoint
-(:mod:`invbench.nn.weights`).
+reproduces an uninterrupted one. The loop itself (Adam, warm-up, clipping, EMA, the resumable state every
+``checkpoint_every`` steps, the progress bar) is the shared :class:`~invbench.nn.training.TrainingLoop`;
+at each checkpoint the EMA weights are exported as a prior (:mod:`invbench.nn.diffusion.checkpoint`).
 """
 
 from __future__ import annotations
 
-import copy
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +26,7 @@ from invbench.nn.diffusion.presets import Preset, get_preset
 from invbench.nn.diffusion.prior import make_scheduler
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.train_state import load_state, save_state, state_dir
-from invbench.nn.weights import WeightsError
-
-FINAL_LOSS_WINDOW = 100
+from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
 
 
 @dataclass
@@ -77,152 +72,47 @@ def _run_config(
     }
 
 
-def _log_checkpoint(console: Any, trainer: Any, total: int, elapsed: float, start: int) -> None:
-    """One plain line per saved state, for logs (a progress bar draws nothing when output is redirected)."""
-    rate = (trainer.step - start) / max(elapsed, 1e-9)
-    loss = float(np.mean(trainer.losses[-50:]))
-    console.print(
-        f"{trainer.name}: step {trainer.step}/{total}, loss {loss:.4f}, {rate:.2f} steps/s, state saved",
-        highlight=False,
-    )
-
-
-def _make_progress(console: Any | None) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold blue]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[rate]} steps/s"),
-        TextColumn("{task.fields[fps]} fields/s"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-
-
-class _Trainer:
-    """One training session (setup, resume, loop, save); see :func:`train_prior`."""
+class _DiffusionTraining:
+    """The DDPM loss and the prior export of a run (the shared TrainingLoop does the rest)."""
 
     def __init__(
-        self,
-        domain: str,
-        preset: Preset,
-        out: Path,
-        source: FieldSource,
-        norm: Normalization,
-        seed: int,
-        device: torch.device,
-        name: str,
+        self, preset: Preset, out: Path, source: FieldSource, norm: Normalization, seed: int, name: str
     ) -> None:
-        from diffusers import UNet2DModel
-
-        self.domain, self.preset, self.out, self.source, self.norm = domain, preset, out, source, norm
-        self.seed, self.device, self.name = seed, device, name
-        self.arch = preset.unet.diffusers_config(norm.model_shape)
-        torch.manual_seed(seed)
-        self.model = UNet2DModel(**self.arch).to(device).train()
-        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
-        tr = preset.train
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=tr.lr, betas=tr.adam_betas)
-        self.abar = make_scheduler(preset.schedule).alphas_cumprod.to(device=device, dtype=torch.float32)
-        self.config = _run_config(domain, preset, norm, source, seed)
-        self.step = 0
-        self.losses: list[float] = []
-        self.wall_before = 0.0
-        self.amp = tr.amp and device.type == "cuda"
-
-    def resume_or_start(self, resume: bool) -> None:
-        folder = state_dir(self.out)
-        if (folder / "state.json").exists():
-            if not resume:
-                raise WeightsError(
-                    f"{folder}: a training state exists; pass --resume to continue it, or delete the folder "
-                    "to start over"
-                )
-            self.model.cpu()
-            self.ema.cpu()
-            self.opt = torch.optim.Adam(
-                self.model.parameters(), lr=self.preset.train.lr, betas=self.preset.train.adam_betas
-            )
-            self.step, self.losses, meta = load_state(
-                folder, model=self.model, ema=self.ema, optimizer=self.opt, config=self.config
-            )
-            self.model.to(self.device)
-            self.ema.to(self.device)
-            for st in self.opt.state.values():
-                for k, v in st.items():
-                    if isinstance(v, torch.Tensor) and k != "step":
-                        st[k] = v.to(self.device)
-            self.wall_before = float(meta.get("wall_time_s", 0.0))
-
-    def train_step(self) -> float:
-        tr = self.preset.train
-        x0 = self.norm.to_model_units(self.source.batch(self.step, tr.batch_size)).to(self.device)
-        gen = _noise_generator(self.seed, self.step)
-        t = torch.randint(0, self.abar.numel(), (x0.shape[0],), generator=gen).to(self.device)
-        eps = torch.randn(x0.shape, generator=gen).to(self.device)
-        ab = self.abar[t].view(-1, 1, 1, 1)
-        x_t = ab.sqrt() * x0 + (1.0 - ab).sqrt() * eps
-        lr = tr.lr * min(1.0, (self.step + 1) / tr.warmup_steps) if tr.warmup_steps else tr.lr
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            pred = self.model(x_t, t).sample
-        loss = F.mse_loss(pred.float(), eps)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if tr.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), tr.grad_clip)
-        self.opt.step()
-        self.step += 1
-        self._update_ema()
-        value = float(loss.detach())
-        self.losses.append(value)
-        return value
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        tr = self.preset.train
-        if self.step % tr.ema_every:
-            return
-        decay = 0.0 if self.step <= tr.ema_start else tr.ema_decay
-        for e, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
-            e.lerp_(p, 1.0 - decay)
-        for e, b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
-            e.copy_(b)
-
-    def final_loss(self) -> float | None:
-        tail = self.losses[-FINAL_LOSS_WINDOW:]
-        return float(np.mean(tail)) if tail else None
-
-    def save(self, wall: float) -> dict[str, Any]:
-        save_state(
-            state_dir(self.out),
-            step=self.step,
-            model=self.model,
-            ema=self.ema,
-            optimizer=self.opt,
-            losses=self.losses,
-            config=self.config,
-            extra={"wall_time_s": wall, "name": self.name},
+        self.preset, self.out, self.source, self.norm, self.seed, self.name = (
+            preset,
+            out,
+            source,
+            norm,
+            seed,
+            name,
         )
+        self.arch = preset.unet.diffusers_config(norm.model_shape)
+        self.abar = make_scheduler(preset.schedule).alphas_cumprod.to(torch.float32)
+        self.loop: TrainingLoop | None = None
+
+    def loss(self, model: torch.nn.Module, step: int) -> torch.Tensor:
+        """Epsilon-prediction loss of step ``step``'s batch (data and noise depend on the step only)."""
+        device = next(model.parameters()).device
+        x0 = self.norm.to_model_units(self.source.batch(step, self.preset.train.batch_size)).to(device)
+        gen = _noise_generator(self.seed, step)
+        t = torch.randint(0, self.abar.numel(), (x0.shape[0],), generator=gen).to(device)
+        eps = torch.randn(x0.shape, generator=gen).to(device)
+        ab = self.abar.to(device)[t].view(-1, 1, 1, 1)
+        x_t = ab.sqrt() * x0 + (1.0 - ab).sqrt() * eps
+        pred = model(x_t, t).sample
+        return F.mse_loss(pred.float(), eps)
+
+    def export(self, wall: float) -> dict[str, Any]:
+        """Write the EMA weights as a prior checkpoint with the training record."""
+        loop = self.loop
+        assert loop is not None
         tr = self.preset.train
         training = {
             "preset": self.preset.name,
             "preset_config": self.preset.to_dict(),
             "preset_source": self.preset.source,
             "data": self.source.spec(),
-            "steps": self.step,
+            "steps": loop.step,
             "batch_size": tr.batch_size,
             "optimizer": {
                 "name": "Adam",
@@ -233,17 +123,16 @@ class _Trainer:
             },
             "ema": {"decay": tr.ema_decay, "every": tr.ema_every, "start": tr.ema_start},
             "loss": "mse(eps_pred, eps), t ~ U{0..T-1}",
-            "final_loss": self.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(self.losses)),
+            "final_loss": loop.final_loss(),
+            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
             "seed": self.seed,
-            "device": str(self.device),
-            "amp_bf16": self.amp,
+            "device": str(loop.device),
+            "amp_bf16": loop.bf16,
             "wall_time_s": round(wall, 1),
         }
-        ema_state = {k: v.detach().cpu() for k, v in self.ema.state_dict().items()}
         return write_checkpoint(
             self.out,
-            ema_state,
+            loop.ema_state(),
             name=self.name,
             architecture_config=self.arch,
             normalization=self.norm,
@@ -312,42 +201,24 @@ def train_prior(
         domain, seed=seed, field_shape=norm.field_shape, families=families or preset.fwi_families, data=data
     )
     dev = torch.device(device) if device else default_device()
-    trainer = _Trainer(domain, preset, out, source, norm, seed, dev, name or out.stem)
-    trainer.resume_or_start(resume)
-    start = trainer.step
-    if start > total:
-        raise ValueError(f"the saved state is at step {start}, beyond the requested {total} steps")
-    t0 = time.perf_counter()
-    every = preset.train.checkpoint_every
-    manifest: dict[str, Any] | None = None
-    bar = _make_progress(console) if show_progress else None
-    job = None
-    if bar is not None:
-        bar.start()
-        job = bar.add_task(f"{trainer.name}", total=total, completed=start, loss="-", rate="-", fps="-")
-    try:
-        while trainer.step < total:
-            loss = trainer.train_step()
-            if callback is not None:
-                callback(trainer.step, loss)
-            if bar is not None:
-                rate = (trainer.step - start) / max(time.perf_counter() - t0, 1e-9)
-                smooth = np.mean(trainer.losses[-50:])
-                bar.update(
-                    job,
-                    completed=trainer.step,
-                    loss=f"{smooth:.4f}",
-                    rate=f"{rate:.2f}",
-                    fps=f"{rate * preset.train.batch_size:.1f}",
-                )
-            if trainer.step % every == 0 and trainer.step < total:
-                manifest = trainer.save(trainer.wall_before + time.perf_counter() - t0)
-                if bar is not None and not bar.console.is_terminal:
-                    _log_checkpoint(bar.console, trainer, total, time.perf_counter() - t0, start)
-    finally:
-        if bar is not None:
-            bar.stop()
-    wall = time.perf_counter() - t0
-    manifest = trainer.save(trainer.wall_before + wall)
-    done = trainer.step - start
-    return TrainResult(out, manifest, trainer.losses, start, trainer.step, done / wall if done else 0.0, wall)
+    from diffusers import UNet2DModel
+
+    run = _DiffusionTraining(preset, out, source, norm, seed, name or out.stem)
+    torch.manual_seed(seed)
+    model = UNet2DModel(**run.arch)
+    loop = TrainingLoop(
+        model,
+        run.loss,
+        preset.train,
+        out=out,
+        config=_run_config(domain, preset, norm, source, seed),
+        device=dev,
+        name=run.name,
+        bf16=preset.train.amp and dev.type == "cuda",  # bf16 UNet training is only validated on GPUs
+    )
+    run.loop = loop
+    loop.resume_or_start(resume)
+    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
+    return TrainResult(
+        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    )

@@ -1,0 +1,296 @@
+"""One resumable training loop for every learned part: Adam, warm-up, clipping, EMA, bf16, state, progress.
+
+A method supplies its network, a loss ``loss(model, step) -> scalar`` (drawing its own batch for that
+step; a loss that depends only on the step makes a resumed run reproduce an uninterrupted one) and an
+``export(wall_time_s) -> manifest`` that writes its weights (:mod:`invbench.nn.weights`). The loop
+owns the rest: Adam with linear learning-rate warm-up, global gradient-norm clipping, an EMA copy of
+the weights (a copy until ``ema_start``, then ``ema = decay * ema + (1 - decay) * model`` every
+``ema_every`` steps), optional bfloat16 autocast, the training state every ``checkpoint_every`` steps
+(:mod:`invbench.nn.train_state`, resumable), and a rich progress bar (loss, steps/s, samples/s) that
+falls back to one log line per saved state when output is not a terminal.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from invbench.nn.train_state import load_state, save_state, state_dir
+from invbench.nn.weights import WeightsError
+
+FINAL_LOSS_WINDOW = 100
+"""Steps averaged into the ``final_loss`` a manifest records."""
+
+Loss = Callable[[torch.nn.Module, int], torch.Tensor]
+Export = Callable[[float], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimisation settings.
+
+    Attributes:
+        batch_size: Fields per step.
+        lr: Adam learning rate (after warm-up).
+        steps: Default number of optimiser steps.
+        warmup_steps: Linear learning-rate warm-up.
+        adam_betas: Adam betas.
+        grad_clip: Global gradient-norm clip (0 disables it).
+        ema_decay: EMA decay per EMA update.
+        ema_every: Optimiser steps between EMA updates.
+        ema_start: Steps before the EMA starts averaging (until then it copies the weights).
+        checkpoint_every: Steps between saved training states and exported checkpoints.
+        amp: bfloat16 autocast of the loss (a method may restrict it to CUDA).
+        export_dtype: dtype of the exported weights (``"float16"`` or ``"float32"``).
+    """
+
+    batch_size: int
+    lr: float
+    steps: int
+    warmup_steps: int = 0
+    adam_betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0
+    ema_decay: float = 0.995
+    ema_every: int = 10
+    ema_start: int = 100
+    checkpoint_every: int = 1000
+    amp: bool = False
+    export_dtype: str = "float32"
+
+
+@dataclass
+class LoopResult:
+    """What a session of :meth:`TrainingLoop.run` did.
+
+    Attributes:
+        manifest: The manifest of the last export.
+        losses: Per-step losses of the whole run (including steps before a resume).
+        start_step: Step the session (re)started from.
+        step: Steps completed.
+        steps_per_second: Throughput of this session.
+        wall_time: Seconds of this session.
+    """
+
+    manifest: dict[str, Any]
+    losses: list[float] = field(default_factory=list)
+    start_step: int = 0
+    step: int = 0
+    steps_per_second: float = 0.0
+    wall_time: float = 0.0
+
+
+class TrainingLoop:
+    """Train ``model`` on ``loss`` with the settings of ``spec`` (see the module docstring).
+
+    Args:
+        model: The network (moved to ``device``, put in train mode).
+        loss: ``loss(model, step)``: the scalar loss of the batch of ``step``.
+        spec: Optimisation, EMA and checkpoint settings.
+        out: The exported weights' path; the training state lives beside it (``NAME.train/``).
+        config: What must not change across a resume (checked when resuming).
+        device: Where to train.
+        name: Shown on the progress bar and in log lines.
+        bf16: bfloat16 autocast of ``loss``.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: Loss,
+        spec: TrainSpec,
+        *,
+        out: Path,
+        config: dict[str, Any],
+        device: torch.device,
+        name: str,
+        bf16: bool = False,
+    ) -> None:
+        self.model = model.to(device).train()
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.loss_fn, self.spec, self.out, self.config = loss, spec, Path(out), config
+        self.device, self.name, self.bf16 = device, name, bool(bf16)
+        self.opt = self._optimizer()
+        self.step = 0
+        self.losses: list[float] = []
+        self.wall_before = 0.0
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.spec.lr, betas=self.spec.adam_betas)
+
+    def resume_or_start(self, resume: bool) -> None:
+        """Load the saved state when there is one and ``resume`` is set.
+
+        Raises:
+            WeightsError: A state exists but ``resume`` is off, or it does not match ``config``.
+        """
+        folder = state_dir(self.out)
+        if not (folder / "state.json").exists():
+            return
+        if not resume:
+            raise WeightsError(
+                f"{folder}: a training state exists; pass --resume to continue it, or delete the folder "
+                "to start over"
+            )
+        self.model.cpu()
+        self.ema.cpu()
+        self.opt = self._optimizer()
+        self.step, self.losses, meta = load_state(
+            folder, model=self.model, ema=self.ema, optimizer=self.opt, config=self.config
+        )
+        self.model.to(self.device)
+        self.ema.to(self.device)
+        for st in self.opt.state.values():
+            for k, v in st.items():
+                if isinstance(v, torch.Tensor) and k != "step":
+                    st[k] = v.to(self.device)
+        self.wall_before = float(meta.get("wall_time_s", 0.0))
+
+    def train_step(self) -> float:
+        """One optimiser step (warm-up, autocast, clipping, EMA); returns its loss."""
+        tr = self.spec
+        lr = tr.lr * min(1.0, (self.step + 1) / tr.warmup_steps) if tr.warmup_steps else tr.lr
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            loss = self.loss_fn(self.model, self.step)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if tr.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), tr.grad_clip)
+        self.opt.step()
+        self.step += 1
+        self._update_ema()
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        tr = self.spec
+        if self.step % tr.ema_every:
+            return
+        decay = 0.0 if self.step <= tr.ema_start else tr.ema_decay
+        for e, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+            e.lerp_(p, 1.0 - decay)
+        for e, b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
+            e.copy_(b)
+
+    def final_loss(self) -> float | None:
+        """Mean loss of the last :data:`FINAL_LOSS_WINDOW` steps."""
+        tail = self.losses[-FINAL_LOSS_WINDOW:]
+        return float(np.mean(tail)) if tail else None
+
+    def ema_state(self) -> dict[str, torch.Tensor]:
+        """The EMA weights on the CPU (what a method exports)."""
+        return {k: v.detach().cpu() for k, v in self.ema.state_dict().items()}
+
+    def save_state(self, wall: float) -> None:
+        """Write the resumable training state."""
+        save_state(
+            state_dir(self.out),
+            step=self.step,
+            model=self.model,
+            ema=self.ema,
+            optimizer=self.opt,
+            losses=self.losses,
+            config=self.config,
+            extra={"wall_time_s": wall, "name": self.name},
+        )
+
+    def run(
+        self,
+        total: int,
+        export: Export,
+        *,
+        show_progress: bool = False,
+        console: Any | None = None,
+        callback: Callable[[int, float], None] | None = None,
+    ) -> LoopResult:
+        """Train up to ``total`` steps, saving the state and exporting every ``checkpoint_every`` steps.
+
+        Args:
+            total: Steps of the whole run (a resumed run continues up to it).
+            export: Writes the weights given the run's wall time so far; returns the manifest.
+            show_progress: Show a progress bar.
+            console: A ``rich.console.Console`` for the bar.
+            callback: Called as ``callback(step, loss)`` after every step.
+
+        Raises:
+            ValueError: The saved state is beyond ``total``.
+        """
+        start = self.step
+        if start > total:
+            raise ValueError(f"the saved state is at step {start}, beyond the requested {total} steps")
+        t0 = time.perf_counter()
+        bar = _make_progress(console) if show_progress else None
+        job = None
+        if bar is not None:
+            bar.start()
+            job = bar.add_task(self.name, total=total, completed=start, loss="-", rate="-", fps="-")
+        try:
+            while self.step < total:
+                loss = self.train_step()
+                if callback is not None:
+                    callback(self.step, loss)
+                if bar is not None:
+                    rate = (self.step - start) / max(time.perf_counter() - t0, 1e-9)
+                    bar.update(
+                        job,
+                        completed=self.step,
+                        loss=f"{np.mean(self.losses[-50:]):.4f}",
+                        rate=f"{rate:.2f}",
+                        fps=f"{rate * self.spec.batch_size:.1f}",
+                    )
+                if self.step % self.spec.checkpoint_every == 0 and self.step < total:
+                    wall = self.wall_before + time.perf_counter() - t0
+                    self.save_state(wall)
+                    export(wall)
+                    if bar is not None and not bar.console.is_terminal:
+                        self._log_line(bar.console, total, time.perf_counter() - t0, start)
+        finally:
+            if bar is not None:
+                bar.stop()
+        wall = time.perf_counter() - t0
+        self.save_state(self.wall_before + wall)
+        manifest = export(self.wall_before + wall)
+        done = self.step - start
+        return LoopResult(manifest, self.losses, start, self.step, done / wall if done else 0.0, wall)
+
+    def _log_line(self, console: Any, total: int, elapsed: float, start: int) -> None:
+        """One plain line per saved state, for logs (a progress bar draws nothing when redirected)."""
+        rate = (self.step - start) / max(elapsed, 1e-9)
+        loss = float(np.mean(self.losses[-50:]))
+        console.print(
+            f"{self.name}: step {self.step}/{total}, loss {loss:.4f}, {rate:.2f} steps/s, state saved",
+            highlight=False,
+        )
+
+
+def _make_progress(console: Any | None) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[rate]} steps/s"),
+        TextColumn("{task.fields[fps]} samples/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
