@@ -121,3 +121,10 @@ def test_run_is_a_one_cell_benchmark(tmp_path):
     for k, v in data["metrics"].items():
         assert row[f"metric_{k}"] == v
     assert row["params"] == data["row"]["params"] and row["pde_solves"] == data["counters"]["pde_solves"]
+
+
+def test_solvers_lists_every_registered_solver_with_its_parameters():
+    res = runner.invoke(app, ["solvers"], terminal_width=250)
+    assert res.exit_code == 0, res.output
+    for word in ("initial", "adam", "red-diffeq", "lr=0.03", "darcy: "):
+        assert word in res.output

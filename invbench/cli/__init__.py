@@ -1,0 +1,15 @@
+"""The ``invbench`` command line: tasks, runs, benchmarks, the leaderboard, training and reporting priors.
+
+Each module adds its commands to the one Typer :data:`app`: :mod:`.run` (``tasks``, ``run``),
+:mod:`.bench`, :mod:`.leaderboard`, :mod:`.priors` (``train-prior``, ``prior-report``).
+"""
+
+from invbench.cli import bench, leaderboard, priors, run  # noqa: F401  (register the commands)
+from invbench.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

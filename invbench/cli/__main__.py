@@ -1,0 +1,5 @@
+"""``python -m invbench.cli``."""
+
+from invbench.cli import main
+
+main()
