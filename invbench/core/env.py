@@ -91,7 +91,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     """Affine normalisation of the field for solvers: ``(m - field_center) / field_scale``."""
     field_scale: float = 1.0
     plotter: ClassVar[str] = ""
-    """``"module:function"`` that draws a run's figure (see :mod:`invbench.run`)."""
+    """``"module:function"`` that draws a run's figure (see :func:`invbench.harness.single.write_run`)."""
 
     def __init__(
         self,

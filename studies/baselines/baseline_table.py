@@ -133,12 +133,39 @@ def run_task(
     return rows, notes, used
 
 
+def variant_labels(solver: str, variants: Sequence[dict[str, Any]]) -> list[str]:
+    """A row label per parameter set of one solver: its name, plus the parameters that differ between sets.
+
+    A results table may hold one solver under several parameter sets (the leaderboard holds ``adam`` on the
+    task's misfit and on RED-DiffEq's mean L1 loss); each set is its own row, never averaged together.
+    """
+    if len(variants) == 1:
+        return [solver]
+    keys = sorted({k for v in variants for k in v})
+    differing = [k for k in keys if len({json.dumps(v.get(k), sort_keys=True) for v in variants}) > 1]
+    return [solver + " (" + ", ".join(f"{k}={v.get(k)}" for k in differing) + ")" for v in variants]
+
+
 def rows_from_results(
-    results: Path, task: str, *, seed: int
+    results: Path,
+    task: str,
+    *,
+    seed: int,
+    solvers: Sequence[str] | None = None,
+    indices: Sequence[int] | None = None,
 ) -> tuple[dict[str, list[dict[str, float]]], dict[str, str], dict[str, dict[str, Any]], list[int], str]:
     """Rows of one task from a harness ``results.parquet`` (``invbench bench``) instead of new runs.
 
-    The initial-model row is scored here (no PDE solve) for the instances the harness ran.
+    The initial-model row is scored here (no PDE solve) for the instances the harness ran. A solver run
+    under several parameter sets gets one row per set (see :func:`variant_labels`).
+
+    Args:
+        results: A ``results.parquet`` written by ``invbench bench`` or the leaderboard's.
+        task: The task id whose rows are tabulated.
+        seed: Seed of the initial-model row (the initial model does not depend on it).
+        solvers: Only these solvers (all in the file when ``None``).
+        indices: Only these instances (all in the file when ``None``). A row that covers fewer instances
+            than the table gets a note naming the ones it covers, since its mean is over those only.
 
     Returns:
         Rows per solver, notes (skipped/failed), parameters, the instance indices and the split.
@@ -147,33 +174,51 @@ def rows_from_results(
 
     df = pd.read_parquet(results)
     df = df[df["task"] == task]
+    if solvers is not None:
+        df = df[df["solver"].isin(list(solvers))]
+    if indices is not None:
+        df = df[df["instance"].isin(list(indices))]
     if df.empty:
-        raise ValueError(f"{results} has no rows for {task}")
+        raise ValueError(
+            f"{results} has no rows for {task}" + (f" and solvers {list(solvers)}" if solvers else "")
+        )
     split = str(df["split"].iloc[0])
     indices = sorted(int(i) for i in df["instance"].unique())
+    task_instances = set(indices)
     rows: dict[str, list[dict[str, float]]] = {
         INITIAL: [initial_row(task, i, split, seed, {}) for i in indices]
     }
     notes: dict[str, str] = {}
     used: dict[str, dict[str, Any]] = {}
-    for solver, group in df.groupby("solver", sort=False):
-        done = group[group["status"] == "done"]
-        other = group[group["status"] != "done"]
-        if not other.empty:
-            notes[str(solver)] = "; ".join(sorted({f"{r.status}: {r.reason}" for r in other.itertuples()}))
-        if done.empty:
-            continue
-        used[str(solver)] = json.loads(done["params"].iloc[0])
-        rows[str(solver)] = [
-            {
-                **{
-                    c[len("metric_") :]: float(getattr(r, c)) for c in done.columns if c.startswith("metric_")
-                },
-                "pde_solves": float(r.pde_solves),
-                "wall_time": float(r.wall_time),
-            }
-            for r in done.itertuples()
-        ]
+    for solver, by_solver in df.groupby("solver", sort=False):
+        groups = list(by_solver.groupby("params", sort=True))
+        labels = variant_labels(str(solver), [json.loads(p) for p, _ in groups])
+        for label, (params, group) in zip(labels, groups, strict=True):
+            done = group[group["status"] == "done"]
+            other = group[group["status"] != "done"]
+            if not other.empty:
+                notes[label] = "; ".join(sorted({f"{r.status}: {r.reason}" for r in other.itertuples()}))
+            if done.empty:
+                continue
+            used[label] = json.loads(params)
+            covered = {int(i) for i in done["instance"]}
+            if covered != task_instances:
+                partial = (
+                    f"instances {sorted(covered)} only (the table's mean is over {sorted(task_instances)})"
+                )
+                notes[label] = f"{notes[label]}; {partial}" if label in notes else partial
+            rows[label] = [
+                {
+                    **{
+                        c[len("metric_") :]: float(getattr(r, c))
+                        for c in done.columns
+                        if c.startswith("metric_")
+                    },
+                    "pde_solves": float(r.pde_solves),
+                    "wall_time": float(r.wall_time),
+                }
+                for r in done.itertuples()
+            ]
     return rows, notes, used, indices, split
 
 
@@ -220,7 +265,12 @@ def main(argv: Sequence[str] | None = None) -> str:
     ap.add_argument("--tasks", required=True, help="comma-separated task ids")
     ap.add_argument("--solvers", default="adam,lbfgs,tikhonov,tv,multiscale", help="comma-separated solvers")
     group = ap.add_mutually_exclusive_group()
-    group.add_argument("--instances", type=int, default=5, help="use instances 0..N-1")
+    group.add_argument(
+        "--instances",
+        type=int,
+        default=None,
+        help="use instances 0..N-1 (default 5; with --from-results all)",
+    )
     group.add_argument("--indices", help="comma-separated instance indices")
     ap.add_argument("--split", default="test")
     ap.add_argument("--seed", type=int, default=0)
@@ -235,7 +285,11 @@ def main(argv: Sequence[str] | None = None) -> str:
         help="tabulate an `invbench bench` results.parquet instead of running the solvers",
     )
     args = ap.parse_args(argv)
-    indices = [int(i) for i in args.indices.split(",")] if args.indices else list(range(args.instances))
+    chosen: list[int] | None = None
+    if args.indices:
+        chosen = [int(i) for i in args.indices.split(",")]
+    elif args.instances is not None:
+        chosen = list(range(args.instances))
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     params, options = _parse_kv(args.param), _parse_kv(args.option)
     sections, raw = ["# Baselines", ""], {}
@@ -244,8 +298,11 @@ def main(argv: Sequence[str] | None = None) -> str:
     for task in (resolve_task(t.strip()) for t in args.tasks.split(",") if t.strip()):
         split = args.split
         if args.from_results is not None:
-            rows, notes, used, indices, split = rows_from_results(args.from_results, task, seed=args.seed)
+            rows, notes, used, indices, split = rows_from_results(
+                args.from_results, task, seed=args.seed, solvers=solvers, indices=chosen
+            )
         else:
+            indices = chosen if chosen is not None else list(range(5))
             rows, notes, used = run_task(
                 task, solvers, indices, split=split, seed=args.seed, params=params, options=options
             )

@@ -184,3 +184,36 @@ def test_baseline_table_script(tmp_path):
         assert name in text
     rows = [line for line in text.splitlines() if line.startswith("| adam")]
     assert len(rows) == 1 and "| 4 ± 0 |" in rows[0]
+
+
+def test_baseline_table_keeps_parameter_sets_apart(tmp_path):
+    """Rows of one solver under two parameter sets are two rows, and --solvers filters the file."""
+    import pandas as pd
+
+    module = importlib.import_module("studies.baselines.baseline_table")
+    rows = [
+        {"task": "invbench/FWI-Tiny-v0", "split": "test", "instance": i, "solver": solver, "params": params,
+         "status": "done", "reason": "", "pde_solves": 10, "wall_time": 1.0, "metric_mae": mae}
+        for solver, params, mae, i in [
+            ("adam", '{"data_loss": "task", "lr": 0.03}', 0.1, 0),
+            ("adam", '{"data_loss": "mean_l1", "lr": 0.03}', 0.3, 0),
+            ("adam", '{"data_loss": "mean_l1", "lr": 0.03}', 0.5, 1),
+            ("tv", '{"lam": 0.1}', 0.2, 0),
+        ]
+    ]  # fmt: skip
+    results = tmp_path / "results.parquet"
+    pd.DataFrame(rows).to_parquet(results)
+    table, notes, used, indices, _ = module.rows_from_results(
+        results, "invbench/FWI-Tiny-v0", seed=0, solvers=["adam"]
+    )
+    assert indices == [0, 1] and "tv" not in table
+    assert [r["mae"] for r in table["adam (data_loss=task)"]] == [0.1]
+    assert [r["mae"] for r in table["adam (data_loss=mean_l1)"]] == [0.3, 0.5]
+    assert "instances [0] only" in notes["adam (data_loss=task)"]
+    assert "adam (data_loss=mean_l1)" not in notes
+    assert used["adam (data_loss=mean_l1)"]["data_loss"] == "mean_l1"
+    assert module.variant_labels("tv", [{"lam": 0.1}]) == ["tv"]
+    only_first, _, _, indices, _ = module.rows_from_results(
+        results, "invbench/FWI-Tiny-v0", seed=0, indices=[0]
+    )
+    assert indices == [0] and [r["mae"] for r in only_first["adam (data_loss=mean_l1)"]] == [0.3]

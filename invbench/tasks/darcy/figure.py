@@ -32,7 +32,7 @@ def plot_darcy_result(arrays: dict[str, np.ndarray], result: Any, path: Path) ->
     Args:
         arrays: ``truth``, ``estimate`` ``(1, n, n)`` log k; ``true_head``, ``predicted_head``
             ``(n, n)``; ``observed``, ``predicted`` ``(S,)`` sensor heads; ``sensor_coords`` ``(S, 2)``.
-        result: The run's :class:`~invbench.run.RunResult` (titles, metrics, history).
+        result: The run's :class:`~invbench.harness.single.RunRecord` (titles, metrics, history).
         path: Output PNG path.
     """
     import matplotlib

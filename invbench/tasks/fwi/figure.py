@@ -16,7 +16,7 @@ def plot_fwi_result(
     Args:
         arrays: ``truth``, ``initial``, ``estimate`` ``(1, nz, nx)`` m/s; ``observed`` and
             ``predicted`` ``(shot, time, receiver)``.
-        result: The run's :class:`~invbench.run.RunResult` (for titles).
+        result: The run's :class:`~invbench.harness.single.RunRecord` (for titles).
         path: Output PNG path.
         shot: Which shot gather to show (default: the middle shot).
     """
