@@ -64,6 +64,20 @@ class TrainSpec:
     amp: bool = False
     export_dtype: str = "float32"
 
+    def optimizer_record(self) -> dict[str, Any]:
+        """The optimiser and EMA settings, as a manifest's training record states them."""
+        return {
+            "batch_size": self.batch_size,
+            "optimizer": {
+                "name": "Adam",
+                "lr": self.lr,
+                "betas": list(self.adam_betas),
+                "warmup_steps": self.warmup_steps,
+                "grad_clip": self.grad_clip,
+            },
+            "ema": {"decay": self.ema_decay, "every": self.ema_every, "start": self.ema_start},
+        }
+
 
 @dataclass
 class LoopResult:
