@@ -1,10 +1,11 @@
 """The ``invbench`` command line: tasks, runs, benchmarks, the leaderboard, training and reporting priors.
 
 Each module adds its commands to the one Typer :data:`app`: :mod:`.run` (``tasks``, ``run``),
-:mod:`.bench`, :mod:`.leaderboard`, :mod:`.priors` (``train-prior``, ``prior-report``).
+:mod:`.bench`, :mod:`.leaderboard`, :mod:`.priors` (``train-prior``, ``prior-report``),
+:mod:`.train` (``train``: field autoencoders and latent diffusion models).
 """
 
-from invbench.cli import bench, leaderboard, priors, run  # noqa: F401  (register the commands)
+from invbench.cli import bench, leaderboard, priors, run, train  # noqa: F401  (register the commands)
 from invbench.cli.app import app
 
 __all__ = ["app", "main"]

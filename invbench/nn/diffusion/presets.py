@@ -74,14 +74,14 @@ class UNetSpec:
         if bad:
             raise ValueError(f"norm_num_groups={self.norm_num_groups} does not divide widths {bad}")
 
-    def diffusers_config(self, sample_size: tuple[int, int]) -> dict[str, Any]:
-        """Keyword arguments of ``diffusers.UNet2DModel`` for fields of ``sample_size`` (H, W)."""
+    def diffusers_config(self, sample_size: tuple[int, int], channels: int = 1) -> dict[str, Any]:
+        """Arguments of ``diffusers.UNet2DModel`` for ``channels`` x H x W inputs (``sample_size``)."""
         down = ["AttnDownBlock2D" if a else "DownBlock2D" for a in self.attention_levels]
         up = ["AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(self.attention_levels)]
         return {
             "sample_size": [int(sample_size[0]), int(sample_size[1])],
-            "in_channels": 1,
-            "out_channels": 1,
+            "in_channels": int(channels),
+            "out_channels": int(channels),
             "block_out_channels": list(self.block_out_channels),
             "layers_per_block": self.layers_per_block,
             "down_block_types": down,

@@ -1,0 +1,88 @@
+"""``invbench train``: the learned models of latent-space inversion (field autoencoders, latent diffusion)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from invbench.cli.app import app, console, fail
+
+MODELS = ("vae", "ldm")
+
+
+def default_autoencoder(domain: str, preset: str, out_dir: Path) -> str:
+    """The autoencoder an LDM trains on by default: ``DOMAIN-vae-PRESET`` beside ``--out``, else shipped."""
+    name = f"{domain}-vae-{preset}"
+    beside = out_dir / f"{name}.safetensors"
+    return str(beside) if beside.is_file() else name
+
+
+@app.command("train")
+def train_command(
+    model: Annotated[str, typer.Option(help="vae (field autoencoder) or ldm (latent diffusion on a VAE).")],
+    domain: Annotated[str, typer.Option(help="darcy-grf, darcy-bimaterial or fwi.")],
+    preset: Annotated[str, typer.Option(help="lite (2-core CPU) or paper (GPU).")] = "lite",
+    steps: Annotated[int | None, typer.Option(help="Total optimiser steps (default: the preset's).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Weights NAME.safetensors (default: models/DOMAIN-MODEL-PRESET.safetensors)."),
+    ] = None,
+    autoencoder: Annotated[
+        str | None,
+        typer.Option(
+            help="ldm only: the VAE, a path or shipped name "
+            "(default: DOMAIN-vae-PRESET beside --out, else shipped)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the training state beside --out (NAME.train/) if any.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the weights, the data stream and the noise.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Train a field VAE or a latent diffusion model (EMA weights as safetensors + manifest; resumable)."""
+    from invbench.nn.normalize import DOMAINS
+
+    if model not in MODELS:
+        fail(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if domain not in DOMAINS:
+        fail(f"--domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
+    if model == "vae" and autoencoder is not None:
+        fail("--autoencoder applies to --model ldm only")
+    if device not in ("auto", "cpu", "cuda"):
+        fail(f"--device must be auto, cpu or cuda, got {device!r}")
+    out = out or Path("models") / f"{domain}-{model}-{preset}.safetensors"
+    common = {
+        "out": out,
+        "steps": steps,
+        "seed": seed,
+        "resume": resume,
+        "device": None if device == "auto" else device,
+        "show_progress": True,
+        "console": console,
+    }
+    console.print(f"[bold]invbench train[/] model={model} domain={domain} preset={preset} out={out}")
+    try:
+        if model == "vae":
+            from invbench.nn.autoencoder.train import train_autoencoder
+
+            result = train_autoencoder(domain, preset, **common)
+        else:
+            from invbench.nn.autoencoder.checkpoint import load_autoencoder
+            from invbench.nn.latent_diffusion.train import train_latent_diffusion
+
+            ae = autoencoder or default_autoencoder(domain, preset, out.parent)
+            ae_domain = load_autoencoder(ae, device="cpu").domain
+            if ae_domain != domain:
+                fail(f"--autoencoder {ae} is for domain {ae_domain!r}, not {domain!r}")
+            console.print(f"autoencoder: {ae}")
+            result = train_latent_diffusion(ae, preset, **common)
+    except ValueError as e:
+        fail(str(e), e)
+    loss = result.manifest["training"]["final_loss"]
+    console.print(
+        f"wrote {result.checkpoint} (+ .json): {result.step} steps, final loss "
+        f"{'-' if loss is None else f'{loss:.4g}'}, {result.steps_per_second:.2f} steps/s this session"
+    )
