@@ -44,6 +44,8 @@ BUILTIN_SOLVERS: dict[str, str] = {
     "multiscale": "baselines.multiscale:Multiscale",
     "red-diffeq": "solvers.red_diffeq.solver:REDDiffEq",
     "diffusion-fwi": "solvers.diffusion_fwi.solver:DiffusionFWI",
+    "vae": "solvers.ld_dim.vae:PhysicsVAE",
+    "ld-dim": "solvers.ld_dim.solver:LDDIM",
 }
 ENTRY_POINT_GROUP = "invbench.solvers"
 

@@ -3,7 +3,8 @@
 Each solver declares its families and parameters, resolves them against a task, solves a Tiny task of
 each family inside the budget, is deterministic under a seed on the CPU, reports its weights and
 training cost, and skips a task it does not apply to with a reason. Solvers with a ``prior``
-parameter get a tiny prior of the task's domain (the shipped ones are for full-size fields).
+parameter get a tiny prior of the task's domain, solvers with a ``weights`` parameter an untrained tiny
+autoencoder or latent diffusion model (the shipped ones are for full-size fields).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from invbench.harness.cells import Cell, to_json
 from invbench.harness.execute import run_cell
 from invbench.harness.suites import ITERATION_PARAMS
 from invbench.registry import make
-from tests.nn.conftest import write_tiny_checkpoint
+from tests.nn.conftest import write_tiny_autoencoder, write_tiny_checkpoint, write_tiny_latent_diffusion
 
 SOLVERS = sorted(available_solvers())
 TASKS = {"fwi": "invbench/FWI-Tiny-v0", "darcy": "invbench/Darcy-Tiny-v0"}
@@ -31,10 +32,31 @@ def tiny_priors(tiny_fwi_prior, tmp_path_factory):
     return {"fwi": str(tiny_fwi_prior), "darcy": str(darcy)}
 
 
-def _params(cls, family, priors):
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """Tiny untrained latent models: ``{(model, family): path}`` for the Tiny tasks' field shapes."""
+    root = tmp_path_factory.mktemp("latent")
+    weights = {}
+    for family, domain, shape in (("darcy", "darcy-grf", (16, 16)), ("fwi", "fwi", (32, 32))):
+        vae = root / f"{domain}-vae-tiny.safetensors"
+        write_tiny_autoencoder(vae, domain=domain, shape=shape)
+        ldm = root / f"{domain}-ldm-tiny.safetensors"
+        write_tiny_latent_diffusion(ldm, vae)
+        weights["vae", family], weights["ldm", family] = str(vae), str(ldm)
+    return weights
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tiny_priors, tiny_weights):
+    return {"prior": tiny_priors, "weights": tiny_weights}
+
+
+def _params(cls, family, models):
     params = {k: 2 for k in ITERATION_PARAMS if k in cls.defaults}
     if "prior" in cls.defaults:
-        params["prior"] = priors[family]
+        params["prior"] = models["prior"][family]
+    if "weights" in cls.defaults:
+        params["weights"] = models["weights"][cls.model, family]
     return params
 
 
@@ -59,9 +81,9 @@ def test_declares_name_families_and_parameters(name):
 
 @pytest.mark.parametrize("family", sorted(TASKS))
 @pytest.mark.parametrize("name", SOLVERS)
-def test_solves_a_tiny_task_inside_the_budget_deterministically(name, family, tiny_priors):
+def test_solves_a_tiny_task_inside_the_budget_deterministically(name, family, tiny_models):
     cls = load_solver_class(name)
-    params = _params(cls, family, tiny_priors)
+    params = _params(cls, family, tiny_models)
     env = make(TASKS[family], **OPTIONS[family])
     solver = cls(**params)
     reason = solver.applies_to(env)
@@ -94,3 +116,11 @@ def test_missing_weights_skip_with_the_command_that_trains_them(name, tmp_path):
     env = make(TASKS["fwi"], **OPTIONS["fwi"])
     reason = load_solver_class(name)(prior=str(tmp_path / "absent.safetensors")).applies_to(env)
     assert reason is not None and "invbench train-prior --domain fwi" in reason
+
+
+@pytest.mark.parametrize("name", [n for n in SOLVERS if "weights" in load_solver_class(n).defaults])
+@pytest.mark.parametrize("family", sorted(TASKS))
+def test_missing_latent_weights_skip_with_the_command_that_trains_them(name, family, tmp_path):
+    env = make(TASKS[family], **OPTIONS[family])
+    reason = load_solver_class(name)(weights=str(tmp_path / "absent.safetensors")).applies_to(env)
+    assert reason is not None and "invbench train --model vae --domain" in reason

@@ -119,4 +119,4 @@ def load_latent_diffusion(
         )
     if ae.domain != manifest["domain"] or unet.config.in_channels != ae.latent_shape[0]:
         raise WeightsError(f"{where}: domain or latent channels differ from autoencoder {spec}")
-    return LatentDiffusion(unet, ae, schedule, manifest)
+    return LatentDiffusion(unet, ae, schedule, manifest, autoencoder_spec=str(spec))

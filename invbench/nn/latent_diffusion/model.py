@@ -33,6 +33,7 @@ class LatentDiffusion:
         autoencoder: The autoencoder whose latents it models.
         schedule: The noise schedule it was trained with.
         manifest: The checkpoint manifest (provenance).
+        autoencoder_spec: Where the autoencoder was loaded from (path or shipped name).
     """
 
     def __init__(
@@ -41,7 +42,9 @@ class LatentDiffusion:
         autoencoder: FieldAutoencoder,
         schedule: ScheduleSpec,
         manifest: dict[str, Any] | None = None,
+        autoencoder_spec: str = "",
     ) -> None:
+        self.autoencoder_spec = autoencoder_spec or autoencoder.name
         self.unet = unet.eval().requires_grad_(False)
         self.autoencoder = autoencoder
         self.schedule = schedule
