@@ -46,6 +46,7 @@ BUILTIN_SOLVERS: dict[str, str] = {
     "diffusion-fwi": "solvers.diffusion_fwi.solver:DiffusionFWI",
     "vae": "solvers.ld_dim.vae:PhysicsVAE",
     "ld-dim": "solvers.ld_dim.solver:LDDIM",
+    "pinn": "solvers.pinn.solver:PINN",
 }
 ENTRY_POINT_GROUP = "invbench.solvers"
 

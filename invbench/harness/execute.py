@@ -188,6 +188,7 @@ def base_row(cell: Cell) -> dict[str, Any]:
         "pde_solves": 0,
         "budget": 0,
         "iterations": 0,
+        "network_evaluations": 0,
         "wall_time": 0.0,
         "setup_time": 0.0,
         "physics_time": 0.0,
@@ -314,6 +315,7 @@ def run_cell(cell: Cell, progress: ProgressSink | None = None, *, figure: bool =
                 row.update(status="failed", reason=f"weights record: {type(e).__name__}: {e}")
         row.update(
             iterations=len(monitor.curve),
+            network_evaluations=int(monitor.last_info.get("network_evaluations", 0)),
             peak_rss_mb=mem.peak_rss_mb,
             rss_delta_mb=mem.rss_delta_mb,
             peak_gpu_mb=mem.peak_gpu_mb,

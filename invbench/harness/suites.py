@@ -77,7 +77,17 @@ class Suite:
     examples: int = 1
 
 
-ITERATION_PARAMS = ("iterations", "max_iter", "max_iterations", "n_iter", "steps", "num_steps", "epochs")
+ITERATION_PARAMS = (
+    "iterations",
+    "max_iter",
+    "max_iterations",
+    "n_iter",
+    "steps",
+    "num_steps",
+    "epochs",
+    "adam_steps",
+    "lbfgs_iterations",
+)
 """Solver parameters that count iterations; a suite's ``max_iterations`` caps each one declared."""
 
 SMOKE_MAX_ITERATIONS = 20

@@ -1,0 +1,1 @@
+"""The physics-informed neural network baseline of LD-DIM (Darcy only)."""
