@@ -35,6 +35,11 @@ ROBUSTNESS_VARIANTS: dict[str, dict[str, Any]] = {
 RMS; ``missing_traces``: receivers removed at random (the same ones for every shot, 14 of 70 = 20 %).
 A variant shares its hidden maps and initial models with the clean task, so results pair up."""
 
+DARCY_FAMILIES = ("GRF", "Bimaterial")
+DARCY_SENSOR_VARIANTS: dict[str, dict[str, Any]] = {"S16": {"sensors": 16}, "S256": {"sensors": 256}}
+"""Suffix -> sensor count of the sparse-data settings of LD-DIM's comparison (the plain task has 64).
+A variant shares its hidden fields with the plain task (the same map key), so results pair up."""
+
 # task id -> (entry point, kwargs). The defaults of the entry point fill in everything not listed.
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     **{f"{NAMESPACE}/FWI-{fam}-v0": (_FWI_ENTRY, {"family": fam}) for fam in FWI_FAMILIES},
@@ -50,6 +55,11 @@ TASKS: dict[str, tuple[str, dict[str, Any]]] = {
     f"{NAMESPACE}/FWI-Wide-CurveVel-A-v0": (_FWI_ENTRY, {"family": "CurveVel-A", "acquisition": "wide"}),
     f"{NAMESPACE}/Darcy-GRF-v0": (_DARCY_ENTRY, {"family": "GRF"}),
     f"{NAMESPACE}/Darcy-Bimaterial-v0": (_DARCY_ENTRY, {"family": "Bimaterial"}),
+    **{
+        f"{NAMESPACE}/Darcy-{fam}-{suffix}-v0": (_DARCY_ENTRY, {"family": fam, **opts})
+        for fam in DARCY_FAMILIES
+        for suffix, opts in DARCY_SENSOR_VARIANTS.items()
+    },
     f"{NAMESPACE}/Darcy-Tiny-v0": (
         _DARCY_ENTRY,
         {"family": "GRF", "n": 16, "sensors": 16, "budget": 100, "n_val": 20, "n_test": 20},

@@ -197,6 +197,24 @@ def test_finalize_scores_and_figure(tmp_path):
     assert (tmp_path / "fig.png").stat().st_size > 10_000
 
 
+def test_bimaterial_scores_the_wrong_phase_share():
+    e = gym.make(BIMAT, n=16, sensors=16).unwrapped
+    e.reset(options={"index": 0})
+    truth = e.instance.truth
+    assert e.finalize(truth)["wrong_phase"] == 0.0
+    centre = 0.5 * (np.log(3.0) + np.log(12.0))
+    flipped = 2 * centre - truth  # every cell mirrored into the other phase
+    e.reset(options={"index": 0})
+    assert e.finalize(flipped)["wrong_phase"] == 1.0
+    half = truth.copy()
+    half[..., :8] = flipped[..., :8]
+    e.reset(options={"index": 0})
+    assert e.finalize(half)["wrong_phase"] == pytest.approx(0.5)
+    grf = gym.make(TINY).unwrapped
+    grf.reset(options={"index": 0})
+    assert "wrong_phase" not in grf.finalize(grf.instance.truth)
+
+
 @pytest.mark.parametrize(
     ("make_bad", "match"),
     [
@@ -324,3 +342,14 @@ def test_head_drop_boundary_condition():
     assert np.isfinite(obs2["gradient"]).all() and np.abs(obs2["gradient"]).max() > 0
     u = e.unwrapped.head(obs["initial_model"])
     assert np.all(np.diff(u, axis=1) < 0)  # homogeneous: head falls from left to right
+
+
+@pytest.mark.parametrize(("suffix", "count"), [("S16", 16), ("S256", 256)])
+@pytest.mark.parametrize("family", ["GRF", "Bimaterial"])
+def test_sensor_variants_share_the_plain_tasks_fields(family, suffix, count):
+    plain = gym.make(f"invbench/Darcy-{family}-v0").unwrapped
+    variant = gym.make(f"invbench/Darcy-{family}-{suffix}-v0").unwrapped
+    plain.reset(options={"index": 2})
+    obs, _ = variant.reset(options={"index": 2})
+    assert obs["observed"].shape == (count,) and plain.data_shape == (64,)
+    np.testing.assert_array_equal(variant.instance.truth, plain.instance.truth)

@@ -14,7 +14,7 @@ from invbench.core.errors import EpisodeStateError
 from invbench.core.options import check_choice, check_int, check_real, option_names, reject_unknown
 from invbench.core.seeding import instance_seed
 from invbench.physics.darcy.solver import DarcyProblem, darcy_solve, solve_head
-from invbench.tasks.darcy.metrics import log_k_metrics, relative_l2
+from invbench.tasks.darcy.metrics import log_k_metrics, relative_l2, wrong_phase_share
 from invbench.tasks.darcy.sensors import (
     FAMILIES,
     LOG_K_MAX,
@@ -73,7 +73,9 @@ class DarcyEnv(InverseProblemEnv):
     ``pde_solves``, ``budget`` and ``budget_left`` (plus ``wall_time`` and ``physics_time`` with
     ``report_time=True``). :meth:`finalize` scores the estimate: ``rel_l2``, ``mae``, ``rmse``,
     ``ssim`` and ``psnr`` of log k (:mod:`invbench.tasks.darcy.metrics`), ``head_rel_l2`` (relative L2 error
-    of the full head field the estimate predicts) and ``data_misfit``; its solves are not counted.
+    of the full head field the estimate predicts), for ``Bimaterial`` ``wrong_phase`` (the share of cells
+    on the wrong side of the midpoint of the two phases: how sharp the interfaces are) and
+    ``data_misfit``; its solves are not counted.
 
     ## Arguments
     * family: ``"GRF"`` (default) or ``"Bimaterial"``.
@@ -237,6 +239,8 @@ class DarcyEnv(InverseProblemEnv):
         assert self._true_head is not None
         self._pred_head = self.head(estimate)
         scores["head_rel_l2"] = relative_l2(self._pred_head, self._true_head)
+        if self.spec_family.name == "Bimaterial":
+            scores["wrong_phase"] = wrong_phase_share(estimate, truth)
         return scores
 
     def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:

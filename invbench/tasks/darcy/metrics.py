@@ -10,8 +10,11 @@ scored higher than a good reconstruction.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from invbench.data.darcy_fields import BIMATERIAL_K
 from invbench.tasks.fwi.metrics import ssim
 
 
@@ -61,3 +64,15 @@ def log_k_metrics(estimate: np.ndarray, truth: np.ndarray, *, low: float, high: 
         "ssim": ssim((x - lo) / span, (y - lo) / span, data_range=1.0),
         "psnr": float(10.0 * np.log10(1.0 / mse01)) if mse01 > 0 else float("inf"),
     }
+
+
+def wrong_phase_share(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """Share of cells of a two-phase (bimaterial) log k field estimated in the wrong phase.
+
+    The estimate is thresholded at the midpoint of the two phase values ``log 3`` and ``log 12``; a cell
+    is wrong-phase when it falls on the other side from the truth. It measures how well an estimate keeps
+    the material interfaces: a blurred interface shifts cells across the threshold.
+    """
+    estimate, truth = _pair(estimate, truth, "wrong_phase_share")
+    threshold = 0.5 * sum(math.log(k) for k in BIMATERIAL_K)
+    return float(((estimate >= threshold) != (truth >= threshold)).mean())
