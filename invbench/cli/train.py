@@ -86,3 +86,43 @@ def train_command(
         f"wrote {result.checkpoint} (+ .json): {result.step} steps, final loss "
         f"{'-' if loss is None else f'{loss:.4g}'}, {result.steps_per_second:.2f} steps/s this session"
     )
+
+
+@app.command("latent-report")
+def latent_report_command(
+    weights: Annotated[
+        str, typer.Argument(help="Latent diffusion weights: a shipped name (darcy-grf-ldm-lite) or a path.")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Folder for NAME-report.json, NAME-report.md and NAME-samples.png.")
+    ] = Path("."),
+    samples: Annotated[int, typer.Option(help="LDM samples (and decoded Gaussian latents).")] = 128,
+    reference: Annotated[int, typer.Option(help="Fresh training-distribution fields (two halves).")] = 256,
+    steps: Annotated[int, typer.Option(help="DDIM steps per sample.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the samples and the reference fields.")] = 0,
+) -> None:
+    """Quality report of a latent diffusion model and its autoencoder (JSON, markdown, PNG)."""
+    import json
+
+    from invbench.nn.diffusion.report import _jsonable
+    from invbench.nn.latent_diffusion.checkpoint import load_latent_diffusion
+    from invbench.nn.latent_diffusion.report import latent_figure, latent_markdown, latent_report
+    from invbench.nn.weights import WeightsError
+
+    if min(samples, reference // 2, steps) < 2:
+        fail("--samples, --steps and half of --reference must each be at least 2")
+    try:
+        ldm = load_latent_diffusion(weights, device="cpu")
+    except WeightsError as e:
+        fail(str(e), e)
+    with console.status("sampling"):
+        report = latent_report(ldm, n_samples=samples, n_reference=reference, steps=steps, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    name = report["ldm"]["name"]
+    latent_figure(ldm, report, out / f"{name}-samples.png")
+    report.pop("arrays")
+    (out / f"{name}-report.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+    markdown = latent_markdown(report)
+    (out / f"{name}-report.md").write_text(markdown)
+    console.print(markdown)
+    console.print(f"wrote {out / name}-report.json, -report.md and -samples.png")

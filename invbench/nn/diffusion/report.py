@@ -307,6 +307,7 @@ def report_figure(
     real: dict[str, np.ndarray] | None = None,
     *,
     n_columns: int = 6,
+    sample_rows: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Save a PNG: a row of prior samples, a row of training-distribution fields, a row per real family.
 
@@ -320,13 +321,16 @@ def report_figure(
         path: Output PNG path.
         real: FWI only: ``{family: (K, 1, H, W)}`` real maps.
         n_columns: Fields per row.
+        sample_rows: ``{label: fields}`` shown instead of the single "prior samples" row (e.g. samples
+            of two models); ``prior`` then only needs ``normalization``, ``domain`` and ``manifest``.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [("prior samples", samples), ("training distribution\n(held out)", reference)]
+    rows = list((sample_rows or {"prior samples": samples}).items())
+    rows.append(("training distribution\n(held out)", reference))
     rows += [(f"real {family}", maps) for family, maps in (real or {}).items()]
     rows = [(name, np.asarray(x, dtype=np.float64)[:n_columns]) for name, x in rows]
     rows = [(name, x.reshape(-1, *x.shape[-2:])) for name, x in rows]
