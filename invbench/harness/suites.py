@@ -26,7 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from invbench.registry import FWI_FAMILIES, NAMESPACE, ROBUSTNESS_FAMILIES, ROBUSTNESS_VARIANTS
+from invbench.registry import (
+    DARCY_FAMILIES,
+    DARCY_SENSOR_VARIANTS,
+    FWI_FAMILIES,
+    NAMESPACE,
+    ROBUSTNESS_FAMILIES,
+    ROBUSTNESS_VARIANTS,
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,36 @@ SUITES: dict[str, Suite] = {
         ),
         solvers=("red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"),
         solver_params={name: {"data_loss": "mean_l1"} for name in ("tikhonov", "tv", "adam")},
+        examples=1,
+    ),
+    "ld-dim": Suite(
+        name="ld-dim",
+        description="LD-DIM vs its baselines on both Darcy families at 16, 64 and 256 sensors (5 inst.).",
+        tasks=tuple(
+            TaskSet(f"{NAMESPACE}/Darcy-{family}{suffix}-v0", instances=5)
+            for family in DARCY_FAMILIES
+            for suffix in ("", *(f"-{v}" for v in DARCY_SENSOR_VARIANTS))
+        ),
+        solvers=("ld-dim", "vae", "pinn", "red-diffeq", "tikhonov", "tv", "initial"),
+        examples=2,
+    ),
+    "ld-dim-inits": Suite(
+        name="ld-dim-inits",
+        description="Sensitivity to the initialisation: 5 seeds of LD-DIM, VAE and PINN on Darcy (3 inst.).",
+        tasks=tuple(TaskSet(f"{NAMESPACE}/Darcy-{family}-v0", instances=3) for family in DARCY_FAMILIES),
+        solvers=("ld-dim", "vae", "pinn"),
+        repetitions=5,
+        examples=0,
+    ),
+    "ld-dim-fwi": Suite(
+        name="ld-dim-fwi",
+        description="Latent-space FWI: LD-DIM and VAE vs RED-DiffEq and TV on 3 OpenFWI families (3 inst.).",
+        tasks=tuple(
+            TaskSet(f"{NAMESPACE}/FWI-{family}-v0", instances=3)
+            for family in ("FlatVel-A", "CurveVel-A", "CurveFault-A")
+        ),
+        solvers=("ld-dim", "vae", "red-diffeq", "tv"),
+        solver_params={"tv": {"data_loss": "mean_l1"}},
         examples=1,
     ),
 }

@@ -1,0 +1,78 @@
+"""studies/ld_dim/tables.py tabulates finished rows of the LD-DIM suites and invents none."""
+
+import pandas as pd
+
+from studies.ld_dim import tables
+
+INITS = "ld-dim-inits"
+
+
+def _row(task, instance, solver, mae, *, status="done", repetition=0, suite="ld-dim", wrong=None, t=0):
+    row = {
+        "task": f"invbench/{task}-v0",
+        "task_name": task,
+        "suite": suite,
+        "instance": instance,
+        "solver": solver,
+        "repetition": repetition,
+        "status": status,
+        "metric_mae": mae,
+        "metric_ssim": 1.0 - mae,
+        "metric_rel_l2": mae / 2,
+        "metric_head_rel_l2": mae / 10,
+        "pde_solves": 600,
+        "wall_time": 10.0,
+        "timestamp": pd.Timestamp("2026-12-06", tz="UTC") + pd.Timedelta(seconds=t),
+    }
+    if wrong is not None:
+        row["metric_wrong_phase"] = wrong
+    return row
+
+
+def test_accuracy_table_uses_shared_instances_of_the_study_only():
+    rows = pd.DataFrame(
+        [
+            _row("Darcy-GRF", 0, "ld-dim", 0.2),
+            _row("Darcy-GRF", 1, "ld-dim", 0.4),
+            _row("Darcy-GRF", 0, "tv", 0.5),
+            _row("Darcy-GRF", 1, "tv", 0.9, status="failed"),  # instance 1 is not shared
+            _row("Darcy-GRF", 0, "tv", 0.1, suite="standard"),  # another suite's run: ignored
+            _row("Darcy-GRF-S16", 0, "ld-dim", 0.6),
+            _row("Darcy-Bimaterial", 0, "vae", 0.3, wrong=0.05),
+            _row("Darcy-Bimaterial", 0, "vae", 0.35, wrong=0.07, t=5),  # rerun: the latest counts
+        ]
+    )
+    text = tables.accuracy_table(rows)
+    assert "**Darcy-GRF, 64 sensors** (test instances 0)" in text
+    assert "| ld-dim | 0.200 |" in text and "| tv | 0.500 |" in text
+    assert "**Darcy-GRF, 16 sensors**" in text and "| ld-dim | 0.600 |" in text
+    assert "| vae | 0.350 |" in text and "7.0%" in text
+    assert "256 sensors" not in text and "pinn" not in text
+
+
+def test_init_table_spreads_over_seeds_and_needs_repetitions():
+    rows = pd.DataFrame(
+        [
+            _row("Darcy-GRF", 0, "ld-dim", m, repetition=r, suite="ld-dim-inits")
+            for r, m in enumerate([0.2, 0.4])
+        ]
+        + [_row("Darcy-GRF", 0, "pinn", 0.5, suite=INITS)]
+    )
+    text = tables.init_table(rows)
+    assert "| GRF | ld-dim | 1 | 2 | 0.300 | 0.141 | 0.200 |" in text and "pinn" not in text
+    assert "No repeated-seed rows" in tables.init_table(rows[rows["solver"] == "pinn"])
+
+
+def test_fwi_table_and_figure(tmp_path):
+    rows = pd.DataFrame(
+        [
+            _row("FWI-FlatVel-A", 0, "ld-dim", 100.0, suite="ld-dim-fwi"),
+            _row("FWI-FlatVel-A", 0, "tv", 80.0, suite="ld-dim-fwi"),
+            _row("Darcy-GRF", 0, "ld-dim", 0.2),
+            _row("Darcy-GRF-S256", 0, "ld-dim", 0.1),
+        ]
+    )
+    text = tables.fwi_table(rows)
+    assert "| ld-dim | 100.0 | -99.000 |" in text and "| tv | 80.0 |" in text
+    tables.sensors_figure(rows, tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 5_000
