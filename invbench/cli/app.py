@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
 app = typer.Typer(add_completion=False, help="invbench: benchmark inversion methods on PDE inverse problems.")
-console = Console()
+PIPED_WIDTH = 1000
+"""Console width when output is not a terminal and ``COLUMNS`` is unset: tables keep their natural width
+instead of rich's 80-column default, so piped ids and numbers are never cut."""
+
+
+def make_console() -> Console:
+    """The CLI's console: the terminal's width on a terminal (or ``COLUMNS``), else :data:`PIPED_WIDTH`."""
+    probe = Console()
+    if probe.is_terminal or os.environ.get("COLUMNS"):
+        return probe
+    return Console(width=PIPED_WIDTH)
+
+
+console = make_console()
 
 
 def fail(message: str, exc: Exception | None = None) -> NoReturn:

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from invbench.cli.app import app, console, fail, solver_param_overrides, split_list
+from invbench.harness.suites import SUITES
 
 
 @app.command()
 def bench(
     suite: Annotated[
-        str, typer.Option(help="Suite: smoke or standard (see invbench/harness/suites.py).")
+        str, typer.Option(help=f"Suite: {', '.join(SUITES)} (invbench/harness/suites.py describes them).")
     ] = "smoke",
     tasks_: Annotated[
         list[str] | None,

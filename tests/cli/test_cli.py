@@ -128,3 +128,17 @@ def test_solvers_lists_every_registered_solver_with_its_parameters():
     assert res.exit_code == 0, res.output
     for word in ("initial", "adam", "red-diffeq", "lr=0.03", "darcy: "):
         assert word in res.output
+
+
+def test_piped_task_list_keeps_every_id_whole():
+    import os
+    import subprocess
+    import sys
+
+    from invbench.registry import task_ids
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    code = "from invbench.cli import app; app(['tasks'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    missing = [task for task in task_ids() if task not in out.stdout]
+    assert not missing, f"cut from the piped table: {missing}"

@@ -91,3 +91,12 @@ def test_bench_refuses_a_bad_skip_table_or_shard(tmp_path):
     for spec in ("2/2", "1", "a/b", "0/0"):
         res = runner.invoke(app, [*_tiny(tmp_path / "out", 1), "--shard", spec])
         assert res.exit_code == 2 and "shard" in res.output, res.output
+
+
+def test_bench_help_names_every_suite():
+    from invbench.harness.suites import SUITES
+
+    res = runner.invoke(app, ["bench", "--help"], terminal_width=400)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert all(name in text for name in SUITES), text
