@@ -170,6 +170,7 @@ def test_shipped_lite_priors_load_offline_with_their_hash(name):
     assert prior.domain == SHIPPED[name]
 
 
-def test_shipped_weights_stay_under_25_mb():
+def test_shipped_weights_stay_under_60_mb():
+    """Every method's shipped weights together (priors, autoencoders, latent diffusion models)."""
     total = sum(path.stat().st_size for path in shipped.shipped_checkpoints().values())
-    assert 0 < total < 25_000_000
+    assert 0 < total < 60_000_000
