@@ -11,7 +11,10 @@ initialisation. From rows of the suites ``ld-dim`` (both Darcy families at 16, 6
 * :func:`init_table`: per family and method, the spread of the final MAE over the seeds of one instance
   (standard deviation and range, averaged over instances);
 * :func:`fwi_table`: MAE and SSIM per OpenFWI family and method;
-* :func:`sensors_figure`: MAE against the sensor count, one panel per family.
+* :func:`sensors_figure`: MAE against the sensor count, one panel per family;
+* :func:`convergence_lines` and :func:`convergence_figure`: the data misfit each method reported
+  against wall time, at 64 sensors (median over instances; the PINN's is that of its head network at
+  the sensors, no PDE solve).
 
 Only rows with status ``done`` count; a cell that was not run is absent, never filled in. Run::
 
@@ -174,11 +177,84 @@ def sensors_figure(rows: pd.DataFrame, path: str | Path, methods: Sequence[str] 
     plt.close(fig)
 
 
+def convergence_lines(
+    rows: pd.DataFrame,
+    curves: pd.DataFrame,
+    methods: Sequence[str] = METHODS,
+    *,
+    sensors: int = DEFAULT_SENSORS,
+    points: int = 50,
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Median reported misfit against wall time, ``{(family, method): (times, medians)}``.
+
+    Each cell's curve is resampled (its last value so far) on ``points`` times up to the longest cell of
+    its method, so a median across instances is defined at every time (NaN before a cell's first
+    report). Only the curves of cells that count in ``rows`` (done, first repetition, ``sensors``
+    sensors) are used.
+    """
+    kept = _first_repetition(darcy_rows(rows))
+    kept = kept[kept["sensors"] == sensors]
+    family_of = dict(zip(kept["cell_id"], kept["family"], strict=True))
+    curves = curves[curves["cell_id"].isin(family_of)]
+    curves = curves[np.isfinite(curves["misfit"]) & (curves["misfit"] > 0)]
+    lines: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for family in DARCY_FAMILIES:
+        for m in methods:
+            sel = curves[(curves["solver"] == m) & (curves["cell_id"].map(family_of) == family)]
+            if sel.empty:
+                continue
+            grid = np.linspace(0.0, float(sel["wall_time"].max()), points)
+            per_cell = []
+            for _, cell in sel.sort_values("wall_time").groupby("cell_id"):
+                t, y = cell["wall_time"].to_numpy(), cell["misfit"].to_numpy(dtype=float)
+                idx = np.searchsorted(t, grid, side="right") - 1
+                per_cell.append(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan))
+            stacked = np.array(per_cell)
+            medians = np.full(points, np.nan)
+            seen = ~np.isnan(stacked).all(axis=0)
+            medians[seen] = np.nanmedian(stacked[:, seen], axis=0)
+            lines[(family, m)] = (grid, medians)
+    return lines
+
+
+def convergence_figure(
+    rows: pd.DataFrame,
+    curves: pd.DataFrame,
+    path: str | Path,
+    methods: Sequence[str] = METHODS,
+    *,
+    sensors: int = DEFAULT_SENSORS,
+) -> None:
+    """PNG of :func:`convergence_lines`: one panel per Darcy family, log misfit against wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines = convergence_lines(rows, curves, methods, sensors=sensors)
+    fig, axes = plt.subplots(1, len(DARCY_FAMILIES), figsize=(10, 3.8), constrained_layout=True)
+    for ax, family in zip(np.atleast_1d(axes), DARCY_FAMILIES, strict=True):
+        for m in methods:
+            if (family, m) in lines:
+                ax.plot(*lines[(family, m)], label=m)
+        ax.set_yscale("log")
+        ax.set_xlabel("wall time (s)")
+        ax.set_ylabel("reported relative misfit")
+        ax.set_title(f"Darcy-{family}, {sensors} sensors")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the study's tables from a results parquet file; optionally write the figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="results.parquet (a bench folder's or the leaderboard's)")
     parser.add_argument("--figure", type=Path, help="write the MAE-vs-sensors figure here")
+    parser.add_argument("--curves", type=Path, help="curves.parquet beside the results, for --convergence")
+    parser.add_argument("--convergence", type=Path, help="write the misfit-vs-time figure here")
     args = parser.parse_args(argv)
     rows = pd.read_parquet(args.results)
     print(accuracy_table(rows))
@@ -187,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.figure:
         sensors_figure(rows, args.figure)
         print(f"wrote {args.figure}")
+    if args.convergence:
+        curves_path = args.curves or args.results.with_name("curves.parquet")
+        convergence_figure(rows, pd.read_parquet(curves_path), args.convergence)
+        print(f"wrote {args.convergence}")
     return 0
 
 

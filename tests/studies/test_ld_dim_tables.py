@@ -76,3 +76,36 @@ def test_fwi_table_and_figure(tmp_path):
     assert "| ld-dim | 100.0 | -99.000 |" in text and "| tv | 80.0 |" in text
     tables.sensors_figure(rows, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 5_000
+
+
+def test_convergence_lines_take_medians_over_counted_cells_only(tmp_path):
+    rows = pd.DataFrame(
+        [
+            _row("Darcy-GRF", 0, "ld-dim", 0.2),
+            _row("Darcy-GRF", 1, "ld-dim", 0.3),
+            _row("Darcy-GRF", 2, "ld-dim", 0.3, status="failed"),
+            _row("Darcy-GRF-S256", 0, "ld-dim", 0.1),
+        ]
+    )
+    rows["cell_id"] = ["a", "b", "failed", "s256"]
+
+    def curve(cell, times, misfits):
+        return pd.DataFrame(
+            {"cell_id": cell, "solver": "ld-dim", "wall_time": times, "misfit": misfits, "iteration": 1}
+        )
+
+    curves = pd.concat(
+        [
+            curve("a", [0.0, 5.0, 10.0], [1.0, 0.5, 0.1]),
+            curve("b", [0.0, 10.0], [3.0, 0.3]),
+            curve("failed", [0.0, 10.0], [100.0, 100.0]),
+            curve("s256", [0.0, 20.0], [100.0, 100.0]),
+        ]
+    )
+    lines = tables.convergence_lines(rows, curves, points=3)
+    assert set(lines) == {("GRF", "ld-dim")}
+    times, medians = lines[("GRF", "ld-dim")]
+    assert list(times) == [0.0, 5.0, 10.0]
+    assert list(medians) == [2.0, 1.75, 0.2]
+    tables.convergence_figure(rows, curves, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 5_000
