@@ -99,6 +99,7 @@ def run(
 ) -> None:
     """Run one inversion (the help text is :func:`_run_help`)."""
     from invbench.harness.single import RunExistsError, prepare_run, run_folder, run_prepared, write_run
+    from invbench.harness.suites import planned_iterations
     from invbench.registry import env_class
 
     try:
@@ -135,20 +136,26 @@ def run(
         console=console,
     ) as bar:
         job = bar.add_task("preparing instance", total=None, misfit="-", solves=0)
+        planned = planned_iterations(prepared.params)
+        last = {"iteration": 0}
 
         def on_event(event: dict[str, Any]) -> None:
             if event["event"] != "iteration":
                 return
+            last["iteration"] = event["iteration"]
             bar.update(
                 job,
                 description="iteration",
                 completed=event["iteration"],
-                total=max(event["budget"] // 2, event["iteration"]),
+                total=max(planned if planned is not None else event["budget"] // 2, event["iteration"]),
                 misfit=f"{event['misfit']:.4g}",
                 solves=event["pde_solves"],
             )
 
         record, outcome = run_prepared(prepared, on_event)
+        if record.status == "done" and last["iteration"]:
+            # A solver that converged early has finished: the bar shows the iterations it made.
+            bar.update(job, total=last["iteration"], completed=last["iteration"])
     write_run(record, outcome, folder, plotter=env_class(cell.task).plotter)
     table = Table(title=f"{record.task} — {record.solver} ({record.status})")
     table.add_column("metric")

@@ -97,6 +97,21 @@ ITERATION_PARAMS = (
 )
 """Solver parameters that count iterations; a suite's ``max_iterations`` caps each one declared."""
 
+
+def planned_iterations(params: dict[str, Any]) -> int | None:
+    """Iterations a solver with these resolved parameters plans: the sum of its :data:`ITERATION_PARAMS`.
+
+    A solver with several stages (the PINN's Adam steps then L-BFGS iterations) counts them in one
+    sequence; ``None`` when it declares none (a progress bar then falls back on the PDE-solve budget).
+    """
+    counts = [
+        int(v)
+        for k, v in params.items()
+        if k in ITERATION_PARAMS and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+    ]
+    return sum(counts) if counts else None
+
+
 SMOKE_MAX_ITERATIONS = 20
 
 SUITES: dict[str, Suite] = {

@@ -142,3 +142,18 @@ def test_piped_task_list_keeps_every_id_whole():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     missing = [task for task in task_ids() if task not in out.stdout]
     assert not missing, f"cut from the piped table: {missing}"
+
+
+def test_run_progress_counts_the_solvers_iterations_not_the_budget(tmp_path):
+    args = ["run", "--task", "Darcy-Tiny-v0", "--solver", "adam", "-p", "iterations=3"]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "3/3" in res.output, res.output
+
+
+def test_planned_iterations_sum_the_stages_a_solver_declares():
+    from invbench.harness.suites import planned_iterations
+
+    assert planned_iterations({"iterations": 300, "lr": 0.1}) == 300
+    assert planned_iterations({"adam_steps": 1000, "lbfgs_iterations": 2000}) == 3000
+    assert planned_iterations({"lr": 0.1, "flag": True}) is None
