@@ -308,6 +308,7 @@ def report_figure(
     *,
     n_columns: int = 6,
     sample_rows: dict[str, np.ndarray] | None = None,
+    title: str | None = None,
 ) -> None:
     """Save a PNG: a row of prior samples, a row of training-distribution fields, a row per real family.
 
@@ -323,6 +324,7 @@ def report_figure(
         n_columns: Fields per row.
         sample_rows: ``{label: fields}`` shown instead of the single "prior samples" row (e.g. samples
             of two models); ``prior`` then only needs ``normalization``, ``domain`` and ``manifest``.
+        title: Figure title (default: ``prior NAME (DOMAIN)``).
     """
     import matplotlib
 
@@ -361,6 +363,6 @@ def report_figure(
         axes[r, 0].set_ylabel(row_label)
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), label=label, shrink=0.8)
-    fig.suptitle(f"prior {prior.manifest.get('name', 'unnamed')} ({prior.domain})")
+    fig.suptitle(title or f"prior {prior.manifest.get('name', 'unnamed')} ({prior.domain})")
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -173,4 +173,5 @@ def latent_figure(ldm: Any, report: dict[str, Any], path: str | Path, *, n_colum
         path,
         n_columns=n_columns,
         sample_rows={"LDM samples": arrays["samples"], "N(0, I) latents\ndecoded": arrays["gaussian"]},
+        title=f"{ldm.manifest.get('name', 'unnamed')} on {ldm.autoencoder.name} ({ldm.autoencoder.domain})",
     )
