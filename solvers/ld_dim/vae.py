@@ -25,7 +25,7 @@ class PhysicsVAE(LatentSolver):
     model: ClassVar[str] = "vae"
     defaults: ClassVar[dict[str, Any]] = {
         "weights": "auto",
-        "lr": 0.05,
+        "lr": 0.1,
         "iterations": 300,
         "lam": 0.01,
         "inits": 1,
