@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
 import pandas as pd
 
 from invbench.leaderboard.aggregate import HIGHER_IS_BETTER
+
+
+def text(value: Any) -> str:
+    """``value`` safe inside a Markdown table cell or list item.
+
+    HTML is escaped and ``|``, backticks and line breaks neutralised, so a submitted name or reason can
+    neither inject markup nor break the table.
+    """
+    escaped = html.escape(str(value), quote=False).replace("|", "&#124;").replace("`", "&#96;")
+    return " ".join(escaped.split())
+
+
+def code(value: Any) -> str:
+    """``value`` as inline code, escaped as :func:`text`.
+
+    An HTML ``<code>``, since a Markdown code span would show the entities literally.
+    """
+    return f"<code>{text(value)}</code>"
 
 
 def mean_std(mean: float, std: float) -> str:
@@ -22,10 +41,10 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
     metrics = facts["metrics"]
     key = facts["rank_metric"]
     budget = ", ".join(str(b) for b in facts["budget"]) or "–"
-    devices = "; ".join(facts["devices"]) or "–"
+    devices = "; ".join(text(d) for d in facts["devices"]) or "–"
     arrow = {m: "↑" if m in HIGHER_IS_BETTER else "↓" for m in metrics}
     lines = [
-        f"## {facts['task']}",
+        f"## {text(facts['task'])}",
         "",
         f"Budget: {budget} PDE solves per instance · device: {devices} · instances: {facts['instances']} · "
         f"ranked by {key} ({'higher' if key in HIGHER_IS_BETTER else 'lower'} is better)",
@@ -39,22 +58,22 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
     params = []
     for _, r in summary.iterrows():
         if r["scored"] == 0 and r["cells"] > 0 and str(r["status"]).startswith("skipped"):
-            skipped.append(f"- {r['solver']}: {r['reason'] or 'skipped'}")
+            skipped.append(f"- {text(r['solver'])}: {text(r['reason'] or 'skipped')}")
             continue
         rank = "–" if pd.isna(r["rank"]) else str(int(r["rank"]))
         cells = [
             rank,
-            f"**{r['solver']}**",
-            f"`{r['params_hash']}`",
+            f"**{text(r['solver'])}**",
+            code(r["params_hash"]),
             f"{r['scored']}/{r['cells']}",
             *(mean_std(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics),
             mean_std(r["pde_solves_mean"], r["pde_solves_std"]),
             mean_std(r["wall_time_mean"], r["wall_time_std"]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-        params.append(f"- {r['solver']} `{r['params_hash']}`: `{r.get('params', '')}`")
+        params.append(f"- {text(r['solver'])} {code(r['params_hash'])}: {code(r.get('params', ''))}")
         if r["scored"] < r["cells"]:
-            skipped.append(f"- {r['solver']} ({r['status']}): {r['reason']}")
+            skipped.append(f"- {text(r['solver'])} ({text(r['status'])}): {text(r['reason'])}")
     if params:
         lines += ["", "Parameters (as resolved for this task):", "", *params]
     if skipped:

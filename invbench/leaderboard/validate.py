@@ -8,6 +8,7 @@ import pandas as pd
 
 from invbench.harness.execute import METRIC_PREFIX, STATUSES, task_name_version
 from invbench.harness.seeds import short_hash
+from invbench.leaderboard.plausibility import check_plausible
 from invbench.registry import TASKS
 
 STRING_COLUMNS = (
@@ -91,6 +92,8 @@ def validate_results(df: pd.DataFrame) -> list[str]:
         errors.append(f"more PDE solves than the budget in {_rows(bad)}")
     errors += _check_metrics(df)
     errors += _check_params(df)
+    if not errors:  # the plausibility checks compare numbers, so they need a well-formed table
+        errors += check_plausible(df)
     dup = df.duplicated(KEY, keep=False)
     if dup.any():
         errors.append(f"several rows for one (task, split, instance, solver, params, seed) key: {_rows(dup)}")
@@ -111,7 +114,10 @@ def _check_metrics(df: pd.DataFrame) -> list[str]:
     for task, grp in df[done].groupby("task"):
         cols = [c for c in metric_cols if grp[c].notna().any()]
         for c in cols:
-            bad = grp[c].isna() | ~grp[c].map(lambda v: pd.notna(v) and abs(float(v)) != float("inf"))
+            # a perfect estimate has an infinite PSNR; plausibility checks that its RMSE is 0
+            finite = grp[c].map(lambda v: pd.notna(v) and abs(float(v)) != float("inf"))
+            perfect = grp[c] == float("inf") if c == f"{METRIC_PREFIX}psnr" else False
+            bad = ~(finite | perfect)
             if bad.any():
                 errors.append(f"{task}: metric {c!r} is NaN/inf in done {_rows(bad)}")
     return errors

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from invbench.cli import app
+from invbench.core.files import sha256_file
 from invbench.harness.cells import to_json
 from invbench.harness.seeds import short_hash
 from invbench.leaderboard.aggregate import summarize_task
@@ -35,7 +36,7 @@ def test_build_writes_readme_and_self_contained_page(bench_dir, tmp_path):
     assert " ± " in readme  # two instances: a spread
     assert "multiscale:" in readme.split("## invbench/Darcy-Tiny-v0")[1]  # skipped, with its reason
     assert "Parameters (as resolved for this task):" in readme
-    assert re.search(r"- adam `\w+`: `\{.*\"iterations\":", readme)  # each hash spelled out
+    assert re.search(r"- adam <code>\w+</code>: <code>\{.*\"iterations\":", readme)  # each hash spelled out
     html = paths["html"].read_text()
     assert DATA_MARK not in html
     # self-contained: no external scripts, styles or images
@@ -61,28 +62,58 @@ def test_summary_ranks_and_averages_over_instances(bench_dir):
     assert adam["mae_std"] == pytest.approx(vals.std(ddof=1))
 
 
-def test_submit_merges_and_keeps_latest_row_per_key(bench_dir, tmp_path):
+def _files(board) -> dict[str, str]:
+    """sha256 of every file under a leaderboard folder."""
+    return {str(p.relative_to(board)): sha256_file(p) for p in sorted(board.rglob("*")) if p.is_file()}
+
+
+def _copy_bench(bench_dir, dest, rows: pd.DataFrame | None = None):
+    """A submission folder: ``rows`` (default the bench's) beside the bench's curves and examples."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (pd.read_parquet(bench_dir / "results.parquet") if rows is None else rows).to_parquet(
+        dest / "results.parquet"
+    )
+    shutil.copy(bench_dir / "curves.parquet", dest / "curves.parquet")
+    shutil.copytree(bench_dir / "examples", dest / "examples", dirs_exist_ok=True)
+    return dest / "results.parquet"
+
+
+def test_submit_adds_then_replaces_only_with_a_reason(bench_dir, tmp_path):
     board = tmp_path / "board"
-    report = submit(bench_dir / "results.parquet", board)
-    n = len(pd.read_parquet(bench_dir / "results.parquet"))
-    assert (report.added, report.replaced, report.total) == (n, 0, n)
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    rows["timestamp"] = rows["timestamp"] - pd.Timedelta(days=1)
+    first = _copy_bench(bench_dir, tmp_path / "first", rows)
+    report = submit(first, board)
+    n = len(rows)
+    assert (len(report.added), report.replaced, report.total, report.written) == (n, [], n, True)
     assert (board / "curves.parquet").is_file() and list((board / "examples").glob("*.npz"))
-    # a newer run of one cell replaces that row only
-    newer = tmp_path / "newer"
-    newer.mkdir()
-    df = pd.read_parquet(bench_dir / "results.parquet").iloc[:1].copy()
-    df["timestamp"] = df["timestamp"] + pd.Timedelta(hours=1)
-    df["wall_time"] = 123.0
-    df.to_parquet(newer / "results.parquet")
-    report = submit(newer / "results.parquet", board)
-    assert (report.added, report.replaced, report.total) == (0, 1, n)
+    again = submit(first, board)  # the same file again: nothing to do
+    assert (again.added, again.unchanged, again.written) == ([], n, False)
+    # a newer run of one cell is refused without a reason, and nothing changes
+    newer = rows.iloc[:1].copy()
+    newer["timestamp"] = newer["timestamp"] + pd.Timedelta(hours=1)
+    newer["wall_time"] = 123.0
+    (tmp_path / "newer").mkdir()
+    newer.to_parquet(tmp_path / "newer" / "results.parquet")
+    before = _files(board)
+    with pytest.raises(SubmissionError, match="1 published rows would be replaced"):
+        submit(tmp_path / "newer" / "results.parquet", board)
+    assert _files(board) == before
+    dry = submit(tmp_path / "newer" / "results.parquet", board, replace="rerun", dry_run=True)
+    assert len(dry.replaced) == 1 and not dry.written and _files(board) == before
+    # with a reason it replaces that row only, and the old row goes to the history
+    report = submit(tmp_path / "newer" / "results.parquet", board, replace="rerun after a fix")
+    assert (report.added, len(report.replaced), report.total) == ([], 1, n)
     merged = pd.read_parquet(board / "results.parquet")
     assert (merged["wall_time"] == 123.0).sum() == 1
+    history = pd.read_parquet(board / "history.parquet")
+    assert len(history) == 1 and history["replace_reason"].iloc[0] == "rerun after a fix"
+    assert history["wall_time"].iloc[0] == rows["wall_time"].iloc[0]
     # an older one is ignored
-    df["timestamp"] = df["timestamp"] - pd.Timedelta(days=1)
-    df["wall_time"] = 7.0
-    df.to_parquet(newer / "results.parquet")
-    assert submit(newer / "results.parquet", board).kept == 1
+    newer["timestamp"] = newer["timestamp"] - pd.Timedelta(hours=5)
+    newer["wall_time"] = 7.0
+    newer.to_parquet(tmp_path / "newer" / "results.parquet")
+    assert len(submit(tmp_path / "newer" / "results.parquet", board).ignored) == 1
     assert (pd.read_parquet(board / "results.parquet")["wall_time"] == 7.0).sum() == 0
     assert build(board, board)["html"].is_file()
 
@@ -109,7 +140,41 @@ def _bad(df: pd.DataFrame, kind: str) -> pd.DataFrame:
         df = pd.concat([df, df.iloc[:1]], ignore_index=True)
     elif kind == "skip without reason":
         df.loc[df["status"] == "skipped", "reason"] = ""
+    elif kind in METRIC_ATTACKS:
+        col, value = METRIC_ATTACKS[kind]
+        df.loc[df.index[df["status"] == "done"][0], col] = value
+    elif kind == "negative solves":
+        done = df.index[df["status"] == "done"][0]
+        df.loc[done, ["forward_solves", "adjoint_solves", "pde_solves"]] = [-5, 0, -5]
+    elif kind == "solves over budget":
+        done = df.index[df["status"] == "done"][0]
+        df.loc[done, ["forward_solves", "adjoint_solves", "pde_solves"]] = [400, 100, 500]
+    elif kind == "budget raised":
+        df.loc[df["budget"] > 0, "budget"] = 10**6
+    elif kind == "no such instance":
+        df.loc[0, "instance"] = 9999
+    elif kind == "train split":
+        df.loc[0, "split"] = "train"
+    elif kind == "garbage cell id":
+        df.loc[0, "cell_id"] = "<garbage>"
+    elif kind == "future timestamp":
+        df.loc[0, "timestamp"] = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=30)
+    elif kind == "changed task option":
+        done = df.index[df["status"] == "done"][0]
+        options = json.loads(df.loc[done, "task_options"]) | {"noise": 0.0, "n_test": 10**6}
+        df.loc[done, "task_options"] = to_json(options)
+    elif kind == "skipped with metrics":
+        done = df.index[df["status"] == "done"][0]
+        df.loc[done, ["status", "reason"]] = ["skipped", "does not apply"]
     return df
+
+
+METRIC_ATTACKS = {
+    "zero-free negative rmse": ("metric_rmse", -1.0),
+    "ssim above one": ("metric_ssim", 1.5),
+    "negative mae": ("metric_mae", -0.1),
+    "infinite psnr of an imperfect estimate": ("metric_psnr", np.inf),
+}
 
 
 BAD = {
@@ -122,6 +187,19 @@ BAD = {
     "tampered params": "params_hash does not match",
     "duplicate key": "several rows",
     "skip without reason": "need a reason",
+    "zero-free negative rmse": "metric 'metric_rmse' outside [0, inf]",
+    "ssim above one": "metric 'metric_ssim' outside [-1, 1]",
+    "negative mae": "metric 'metric_mae' outside [0, inf]",
+    "infinite psnr of an imperfect estimate": "infinite PSNR with a non-zero RMSE",
+    "negative solves": "negative forward_solves",
+    "solves over budget": "more PDE solves than the budget",
+    "budget raised": "budget differs from the task's",
+    "no such instance": "no such instance in its split",
+    "train split": "split must be one of val, test",
+    "garbage cell id": "cell_id is not 16 hexadecimal digits",
+    "future timestamp": "timestamp lies in the future",
+    "changed task option": "option 'n_test' differs from the registered task",
+    "skipped with metrics": "skipped rows cannot have PDE solves or metrics",
 }
 
 
@@ -143,6 +221,65 @@ def test_bad_submissions_are_rejected_and_change_nothing(bench_dir, tmp_path, ki
     assert {p.name: p.read_bytes() for p in board.rglob("*") if p.is_file()} == before
 
 
+def test_a_perfect_estimate_with_infinite_psnr_is_accepted(bench_dir, tmp_path):
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    done = rows.index[rows["status"] == "done"][0]
+    rows.loc[done, ["metric_mae", "metric_rmse", "metric_rel_l2", "metric_ssim"]] = [0.0, 0.0, 0.0, 1.0]
+    rows.loc[done, "metric_psnr"] = np.inf
+    assert validate_results(rows) == []
+    report = submit(_copy_bench(bench_dir, tmp_path / "perfect", rows), tmp_path / "board")
+    assert len(report.added) == len(rows)
+
+
+@pytest.mark.parametrize("damage", ["curves without params_hash", "wrong-shape example", "pickled example"])
+def test_a_half_valid_submission_leaves_every_file_byte_identical(bench_dir, tmp_path, damage):
+    board = tmp_path / "board"
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    rows["timestamp"] = rows["timestamp"] - pd.Timedelta(days=1)
+    submit(_copy_bench(bench_dir, tmp_path / "first", rows), board)
+    build(board, board)
+    before = _files(board)
+    rerun = rows.assign(timestamp=rows["timestamp"] + pd.Timedelta(hours=1), wall_time=1.0)
+    path = _copy_bench(bench_dir, tmp_path / "second", rerun)
+    example = sorted((path.parent / "examples").glob("*.npz"))[0]
+    if damage == "curves without params_hash":
+        pd.read_parquet(path.parent / "curves.parquet").drop(columns="params_hash").to_parquet(
+            path.parent / "curves.parquet"
+        )
+        expected = "missing curve columns: params_hash"
+    elif damage == "wrong-shape example":
+        arrays = dict(np.load(example))
+        arrays["estimate"] = arrays["estimate"][..., :-3]
+        np.savez(example, **arrays)
+        expected = "must be one 2-D model shape"
+    else:
+        np.savez(example, truth=np.array([{"a": 1}], dtype=object))
+        expected = "not a plain-array .npz"
+    with pytest.raises(SubmissionError, match=re.escape(expected)):
+        submit(path, board, replace="rerun")
+    assert _files(board) == before
+    assert not [p for p in board.iterdir() if p.name.startswith(".submit-")]
+
+
+def test_readme_escapes_submitted_text(bench_dir, tmp_path):
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    rows.loc[rows["solver"] == "adam", "solver"] = "<script>alert(1)</script>|evil"
+    skipped = rows.index[rows["status"] == "skipped"]
+    rows.loc[skipped, "reason"] = "<img src=x onerror=alert(1)> | `tick`"
+    board = tmp_path / "board"
+    submit(_copy_bench(bench_dir, tmp_path / "evil", rows), board)
+    text = build(board, board)["readme"].read_text()
+    assert "<script>" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#124;evil" in text
+    header, checked = "", 0
+    for line in text.splitlines():
+        header = line if line.startswith("| rank") else header
+        if line.startswith("| ") and "evil" in line:
+            assert line.count("|") == header.count("|")  # the name's "|" does not open a column
+            checked += 1
+    assert checked == 2
+
+
 def test_unreadable_and_empty_files(tmp_path):
     junk = tmp_path / "junk.parquet"
     junk.write_text("not parquet")
@@ -160,7 +297,12 @@ def test_cli_build_and_submit(bench_dir, tmp_path):
         app, ["leaderboard", "submit", str(bench_dir / "results.parquet"), "--leaderboard", str(board)]
     )
     assert res.exit_code == 0, res.output
-    assert "added" in res.output
+    assert "added: invbench/" in res.output and "rebuilt" in res.output
+    assert (board / "index.html").is_file()
+    res = runner.invoke(
+        app, ["leaderboard", "submit", str(bench_dir / "results.parquet"), "--leaderboard", str(board)]
+    )
+    assert res.exit_code == 0 and "nothing new" in res.output
     res = runner.invoke(app, ["leaderboard", "build", "--results", str(board), "--out", str(board)])
     assert res.exit_code == 0, res.output
     assert (board / "README.md").is_file() and (board / "index.html").is_file()
@@ -184,7 +326,7 @@ def test_rows_differing_only_in_resolved_params_keep_their_own_example_and_curve
     new = first.copy()
     new["params"] = to_json(json.loads(new["params"].iloc[0]) | {"iterations": 2})
     new["params_hash"] = short_hash(new["params"].iloc[0])
-    new["timestamp"] = new["timestamp"] + pd.Timedelta(hours=1)
+    new["timestamp"] = new["timestamp"] + pd.Timedelta(seconds=1)
     new.to_parquet(rerun / "results.parquet")
     arrays = dict(np.load(bench_dir / "examples" / f"{cid}.npz"))
     arrays["estimate"] = arrays["estimate"] + 1.0
@@ -193,7 +335,7 @@ def test_rows_differing_only_in_resolved_params_keep_their_own_example_and_curve
     curve = curve[curve["cell_id"] == cid].assign(params_hash=new["params_hash"].iloc[0], misfit=9.0)
     curve.to_parquet(rerun / "curves.parquet")
     report = submit(rerun / "results.parquet", board)
-    assert (report.added, report.total) == (1, len(rows) + 1)
+    assert (len(report.added), report.total) == (1, len(rows) + 1)
     kept = np.load(board / "examples" / f"{cid}-{old_hash}.npz")["estimate"]
     added = np.load(board / "examples" / f"{cid}-{new['params_hash'].iloc[0]}.npz")["estimate"]
     np.testing.assert_array_equal(kept, old_estimate)

@@ -218,7 +218,7 @@ class FWIEnv(InverseProblemEnv):
                     d = self.propagator(v.to(self.device))
             return d[0].detach().cpu().numpy().astype(np.float32)
 
-        return cached_array("observed", key, compute)
+        return cached_array("observed", key, compute, shape=self.acquisition.data_shape)
 
     def _make_instance(self, split: str, index: int) -> Instance:
         truth = self.true_model(split, index)
