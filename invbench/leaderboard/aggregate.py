@@ -2,7 +2,10 @@
 
 Rows whose status is ``done`` or ``diverged`` are scored (a diverged run's final estimate is still
 a result); repetitions of one instance are averaged first, so the spread is over instances.
-Solvers are ranked per task by :func:`rank_metric` (lower is better except for :data:`HIGHER_IS_BETTER`).
+Solvers are ranked per task by :func:`rank_metric` (lower is better except for :data:`HIGHER_IS_BETTER`),
+and only against comparable lines: full-budget runs (:func:`~.labels.is_reduced`) on the task's
+reference instance set (the largest set any full-budget line was scored on). Other lines are shown
+with a note and no rank. Each line carries a readable label (:func:`~.labels.variant_label`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from invbench.harness.execute import METRIC_PREFIX
+from invbench.leaderboard.labels import is_reduced, variant_label
 
 HIGHER_IS_BETTER = frozenset({"ssim", "psnr"})
 RANK_METRICS = {"FWI": "mae", "Darcy": "rel_l2"}
@@ -64,6 +68,9 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     key = rank_metric(task, metrics)
     lines = []
     for (solver, phash), grp in rows.groupby(["solver", "params_hash"], sort=True):
+        spec = str(grp["solver_spec"].iloc[-1]) if "solver_spec" in grp.columns else str(solver)
+        params = str(grp["params"].iloc[-1])
+        suites = grp["suite"].astype(str).unique() if "suite" in grp.columns else [""]
         scored = grp[grp["status"].isin(SCORED)]
         ran = grp[grp["status"] != "skipped"]
         # Average repetitions per instance, then mean/std over instances.
@@ -72,7 +79,10 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         line: dict[str, Any] = {
             "solver": solver,
             "params_hash": phash,
-            "params": str(grp["params"].iloc[-1]),
+            "params": params,
+            "label": variant_label(spec, str(solver), task, params, str(phash)),
+            "reduced": any(is_reduced(suite, spec, task, params) for suite in suites),
+            "instance_set": tuple(sorted(int(i) for i in scored["instance"].unique())),
             "cells": len(grp),
             "scored": len(scored),
             "instances": int(scored["instance"].nunique()),
@@ -84,12 +94,16 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         for c in ("pde_solves", "wall_time"):
             line[f"{c}_mean"], line[f"{c}_std"] = _stats(cost[c])
         lines.append(line)
-    summary = pd.DataFrame(lines)
+    summary = _unique_labels(pd.DataFrame(lines))
+    reference = _reference_instances(summary)
+    summary["note"] = [_note(r, reference) for _, r in summary.iterrows()]
     if key:
         values = summary[f"{key}_mean"] * (-1 if key in HIGHER_IS_BETTER else 1)
-        summary["rank"] = values.rank(method="min", na_option="keep")
-        summary = summary.sort_values(
-            ["rank", "solver"], na_position="last", kind="stable", ignore_index=True
+        summary["rank"] = values.where(summary["note"] == "").rank(method="min", na_option="keep")
+        summary = (
+            summary.assign(_v=values)
+            .sort_values(["rank", "_v", "label"], na_position="last", kind="stable", ignore_index=True)
+            .drop(columns="_v")
         )
     else:
         summary["rank"] = np.nan
@@ -102,18 +116,57 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "budget": budgets,
         "devices": sorted({str(d) for d in rows["device"] if str(d)}),
         "instances": int(rows["instance"].nunique()),
+        "ranked_instances": len(reference),
     }
     return summary, facts
 
 
-def mean_curves(curves: pd.DataFrame, task: str, points: int = 60) -> dict[str, list[list[float]]]:
+def _unique_labels(summary: pd.DataFrame) -> pd.DataFrame:
+    """Labels that collide (same differing parameters spelled alike) get their hash appended."""
+    dup = summary["label"].duplicated(keep=False)
+    summary.loc[dup, "label"] = summary.loc[dup, "label"] + " [" + summary.loc[dup, "params_hash"] + "]"
+    return summary
+
+
+def _reference_instances(summary: pd.DataFrame) -> tuple[int, ...]:
+    """The instance set ranked lines share: the largest a full-budget line was scored on.
+
+    Ties go to the set the most lines share.
+    """
+    full = summary[~summary["reduced"] & (summary["scored"] > 0)]
+    if full.empty:
+        return ()
+    counts = full["instance_set"].value_counts()
+    return max(counts.index, key=lambda s: (len(s), counts[s]))
+
+
+def _note(line: pd.Series, reference: tuple[int, ...]) -> str:
+    """Why a line is not ranked (empty when it is)."""
+    if line["scored"] == 0:
+        return "not scored"
+    if line["reduced"]:
+        return "reduced budget"
+    if line["instance_set"] != reference:
+        return f"other instances ({len(line['instance_set'])} vs {len(reference)} ranked)"
+    return ""
+
+
+def mean_curves(
+    curves: pd.DataFrame, task: str, points: int = 60, labels: dict[tuple[str, str], str] | None = None
+) -> dict[str, list[list[float]]]:
     """Geometric-mean data misfit against PDE solves, per solver, over a task's instances.
 
     Each run's curve is held constant between its iterates (step interpolation) and evaluated
     on a common grid of PDE-solve counts, up to the shortest run's last count.
 
+    Args:
+        curves: Curve rows of one or more tasks.
+        task: The task.
+        points: Grid points per curve.
+        labels: ``(solver, params_hash) -> label`` naming each series (default ``solver (params_hash)``).
+
     Returns:
-        ``{"solver (params_hash)": [[pde_solves, misfit], ...]}``.
+        ``{label: [[pde_solves, misfit], ...]}``.
     """
     out: dict[str, list[list[float]]] = {}
     if curves.empty:
@@ -133,5 +186,6 @@ def mean_curves(curves: pd.DataFrame, task: str, points: int = 60) -> dict[str, 
             idx = np.searchsorted(x, grid, side="right") - 1
             logs.append(np.log(r["misfit"].to_numpy(float)[np.clip(idx, 0, len(x) - 1)]))
         mean = np.exp(np.mean(logs, axis=0))
-        out[f"{solver} ({phash})"] = [[float(a), float(b)] for a, b in zip(grid, mean, strict=True)]
+        name = (labels or {}).get((str(solver), str(phash)), f"{solver} ({phash})")
+        out[name] = [[float(a), float(b)] for a, b in zip(grid, mean, strict=True)]
     return out

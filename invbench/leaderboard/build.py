@@ -86,7 +86,7 @@ def _example(rows: pd.DataFrame, summary: pd.DataFrame, examples: Path, key: str
             truth = arrays["truth"]
             panels.append(("initial", arrays["initial"]))
         value = cell[f"{METRIC_PREFIX}{key}"].iloc[0] if key else math.nan
-        label = f"{entry['solver']}" + (f"\n{key} {value:.3g}" if pd.notna(value) else "")
+        label = f"{entry['label']}" + (f"\n{key} {value:.3g}" if pd.notna(value) else "")
         panels.append((label, arrays["estimate"]))
     if truth is None:
         return None
@@ -101,6 +101,8 @@ def _rows_json(summary: pd.DataFrame, metrics: list[str]) -> list[dict[str, Any]
             {
                 "rank": r["rank"],
                 "solver": r["solver"],
+                "label": r["label"],
+                "note": r["note"],
                 "params_hash": r["params_hash"],
                 "params": r["params"],
                 "scored": r["scored"],
@@ -113,6 +115,12 @@ def _rows_json(summary: pd.DataFrame, metrics: list[str]) -> list[dict[str, Any]
             }
         )
     return out
+
+
+def _labels(summary: pd.DataFrame) -> dict[tuple[str, str], str]:
+    return {
+        (str(r["solver"]), str(r["params_hash"])): str(r["label"]) for _, r in summary.iterrows()
+    }
 
 
 def load_results_dir(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -151,7 +159,7 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
                 "task": task,
                 "facts": facts,
                 "rows": _rows_json(summary, facts["metrics"]),
-                "curves": mean_curves(curves, task),
+                "curves": mean_curves(curves, task, labels=_labels(summary)),
                 "example": _example(rows, summary, results_dir / "examples", facts["rank_metric"]),
             }
         )

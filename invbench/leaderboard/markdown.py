@@ -47,12 +47,13 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
         f"## {text(facts['task'])}",
         "",
         f"Budget: {budget} PDE solves per instance · device: {devices} · instances: {facts['instances']} · "
-        f"ranked by {key} ({'higher' if key in HIGHER_IS_BETTER else 'lower'} is better)",
+        f"ranked by {key} ({'higher' if key in HIGHER_IS_BETTER else 'lower'} is better) among full-budget "
+        f"runs on the same {facts.get('ranked_instances', 0)} instances; other rows carry a note",
         "",
         "| rank | solver | params | scored/cells | "
         + " | ".join(f"{m} {arrow[m]}" for m in metrics)
-        + " | PDE solves | wall time (s) |",
-        "|" + "---|" * (6 + len(metrics)),
+        + " | PDE solves | wall time (s) | note |",
+        "|" + "---|" * (7 + len(metrics)),
     ]
     skipped = []
     params = []
@@ -63,17 +64,18 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any]) -> str:
         rank = "–" if pd.isna(r["rank"]) else str(int(r["rank"]))
         cells = [
             rank,
-            f"**{text(r['solver'])}**",
+            f"**{text(r['label'])}**",
             code(r["params_hash"]),
             f"{r['scored']}/{r['cells']}",
             *(mean_std(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics),
             mean_std(r["pde_solves_mean"], r["pde_solves_std"]),
             mean_std(r["wall_time_mean"], r["wall_time_std"]),
+            text(r["note"]) or "",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-        params.append(f"- {text(r['solver'])} {code(r['params_hash'])}: {code(r.get('params', ''))}")
+        params.append(f"- {text(r['label'])} {code(r['params_hash'])}: {code(r.get('params', ''))}")
         if r["scored"] < r["cells"]:
-            skipped.append(f"- {text(r['solver'])} ({text(r['status'])}): {text(r['reason'])}")
+            skipped.append(f"- {text(r['label'])} ({text(r['status'])}): {text(r['reason'])}")
     if params:
         lines += ["", "Parameters (as resolved for this task):", "", *params]
     if skipped:

@@ -32,11 +32,14 @@ def test_build_writes_readme_and_self_contained_page(bench_dir, tmp_path):
     assert "## invbench/FWI-Tiny-v0" in readme and "## invbench/Darcy-Tiny-v0" in readme
     assert "ranked by mae" in readme and "ranked by rel_l2" in readme
     assert "Budget: 100 PDE solves" in readme and "cpu" in readme
-    assert re.search(r"\| 1 \| \*\*\w+\*\* \|", readme)
+    assert not re.search(r"\| 1 \|", readme)  # smoke runs (3 iterations) are never ranked
+    assert "| **adam (iterations=3)** |" in readme and "| reduced budget |" in readme
     assert " ± " in readme  # two instances: a spread
     assert "multiscale:" in readme.split("## invbench/Darcy-Tiny-v0")[1]  # skipped, with its reason
     assert "Parameters (as resolved for this task):" in readme
-    assert re.search(r"- adam <code>\w+</code>: <code>\{.*\"iterations\":", readme)  # each hash spelled out
+    assert re.search(
+        r"- adam \(iterations=3\) <code>\w+</code>: <code>\{.*\"iterations\":", readme
+    )  # each hash spelled out
     html = paths["html"].read_text()
     assert DATA_MARK not in html
     # self-contained: no external scripts, styles or images
@@ -55,7 +58,7 @@ def test_summary_ranks_and_averages_over_instances(bench_dir):
     rows = results[results["task"] == "invbench/FWI-Tiny-v0"]
     summary, facts = summarize_task(rows)
     assert facts["rank_metric"] == "mae" and facts["budget"] == [100] and facts["instances"] == 2
-    assert list(summary["rank"]) == sorted(summary["rank"])
+    assert summary["rank"].isna().all() and set(summary["note"]) == {"reduced budget"}
     adam = summary[summary["solver"] == "adam"].iloc[0]
     vals = rows.loc[rows["solver"] == "adam", "metric_mae"]
     assert adam["mae_mean"] == pytest.approx(vals.mean())
@@ -76,6 +79,32 @@ def _copy_bench(bench_dir, dest, rows: pd.DataFrame | None = None):
     shutil.copy(bench_dir / "curves.parquet", dest / "curves.parquet")
     shutil.copytree(bench_dir / "examples", dest / "examples", dirs_exist_ok=True)
     return dest / "results.parquet"
+
+
+def _full_budget(rows: pd.DataFrame) -> pd.DataFrame:
+    """The smoke rows as if run at the solvers' default iterations in a full suite."""
+    params = rows["params"].map(
+        lambda p: to_json({k: v for k, v in json.loads(p).items() if k != "iterations"})
+    )
+    return rows.assign(suite="standard", params=params)
+
+
+def test_only_full_budget_rows_on_the_reference_instances_are_ranked(bench_dir):
+    results = pd.read_parquet(bench_dir / "results.parquet")
+    rows = _full_budget(results[results["task"] == "invbench/FWI-Tiny-v0"])
+    summary, facts = summarize_task(rows)
+    assert facts["ranked_instances"] == 2
+    assert list(summary["rank"]) == sorted(summary["rank"]) and summary["rank"].iloc[0] == 1
+    assert set(summary["label"]) == {"adam", "lbfgs", "multiscale"} and set(summary["note"]) == {""}
+    # an lbfgs variant run on one instance only, and a smoke run of adam, join the table unranked
+    variant = rows[(rows["solver"] == "lbfgs") & (rows["instance"] == 0)].assign(params_hash="v1")
+    variant["params"] = variant["params"].map(lambda p: to_json(json.loads(p) | {"memory": 3}))
+    smoke = results[(results["task"] == "invbench/FWI-Tiny-v0") & (results["solver"] == "adam")]
+    summary, _ = summarize_task(pd.concat([rows, variant, smoke.assign(params_hash="s1")]))
+    by_label = summary.set_index("label")
+    assert by_label.loc["lbfgs (memory=3)", "note"] == "other instances (1 vs 2 ranked)"
+    assert by_label.loc["adam (iterations=3)", "note"] == "reduced budget"
+    assert by_label["rank"].notna().sum() == 3
 
 
 def test_submit_adds_then_replaces_only_with_a_reason(bench_dir, tmp_path):
