@@ -118,9 +118,7 @@ def _rows_json(summary: pd.DataFrame, metrics: list[str]) -> list[dict[str, Any]
 
 
 def _labels(summary: pd.DataFrame) -> dict[tuple[str, str], str]:
-    return {
-        (str(r["solver"]), str(r["params_hash"])): str(r["label"]) for _, r in summary.iterrows()
-    }
+    return {(str(r["solver"]), str(r["params_hash"])): str(r["label"]) for _, r in summary.iterrows()}
 
 
 def load_results_dir(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
