@@ -128,3 +128,36 @@ def test_suite_section_renders_first_with_tables_and_figure(browser, suite_dir, 
     img = sections[0].find_element(By.CSS_SELECTOR, "figure.example img")
     assert browser.execute_script("return arguments[0].naturalWidth", img) > 100
     assert browser.find_element(By.CSS_SELECTOR, "nav a").get_attribute("href").endswith("#suite")
+
+
+@pytest.fixture(scope="module")
+def many_tasks(bench_dir, tmp_path_factory):
+    """bench_dir's FWI-Tiny rows copied under every registered FWI task id: a long navigation."""
+    import pandas as pd
+
+    from invbench.harness.store import ResultStore
+    from invbench.registry import TASKS
+
+    rows = ResultStore(bench_dir).results()
+    rows = rows[rows["task_name"] == "FWI-Tiny"]
+    copies = []
+    for i, task in enumerate(t for t in TASKS if "/FWI-" in t):
+        name = task.removeprefix("invbench/").removesuffix("-v0")
+        copies.append(rows.assign(task=task, task_name=name, cell_id=rows["cell_id"].str[:-2] + f"{i:02x}"))
+    out = tmp_path_factory.mktemp("many")
+    pd.concat(copies, ignore_index=True).to_parquet(out / "results.parquet")
+    return out
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_page_fits_the_window_without_horizontal_scrolling(browser, many_tasks, tmp_path, width):
+    """Navigation wraps and wide tables scroll inside their own box, never the page."""
+    browser.set_window_size(width, 1200)
+    try:
+        browser.get(build(many_tasks, tmp_path)["html"].as_uri())
+        assert browser.execute_script("return document.body.dataset.ready") == "1"
+        assert len(browser.find_elements(By.CSS_SELECTOR, "nav a")) > 20
+        inner = browser.execute_script("return document.documentElement.clientWidth")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= inner
+    finally:
+        browser.set_window_size(1300, 2400)
