@@ -40,7 +40,8 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
 """Closed range of each bounded metric (metrics not listed are only required to be finite)."""
 
 
-def _rows(mask: pd.Series) -> str:
+def rows_named(mask: pd.Series) -> str:
+    """``rows [i, j, ...]`` of a boolean mask, the first five and how many more, for error messages."""
     idx = list(mask[mask].index[:5])
     more = f" (and {int(mask.sum()) - 5} more)" if mask.sum() > 5 else ""
     return f"rows {idx}{more}"
@@ -57,13 +58,13 @@ def check_plausible(df: pd.DataFrame, now: pd.Timestamp | None = None) -> list[s
     for col in NON_NEGATIVE:
         bad = df[col] < 0
         if bad.any():
-            errors.append(f"negative {col} in {_rows(bad)}")
+            errors.append(f"negative {col} in {rows_named(bad)}")
     bad = ~df["split"].isin(SPLITS)
     if bad.any():
-        errors.append(f"split must be one of {', '.join(SPLITS)} in {_rows(bad)}")
+        errors.append(f"split must be one of {', '.join(SPLITS)} in {rows_named(bad)}")
     bad = ~df["cell_id"].astype(str).str.fullmatch(CELL_ID)
     if bad.any():
-        errors.append(f"cell_id is not 16 hexadecimal digits in {_rows(bad)}")
+        errors.append(f"cell_id is not 16 hexadecimal digits in {rows_named(bad)}")
     errors += _check_timestamps(df, now or pd.Timestamp.now(tz="UTC"))
     errors += _check_against_task(df)
     errors += _check_metric_ranges(df)
@@ -74,9 +75,9 @@ def check_plausible(df: pd.DataFrame, now: pd.Timestamp | None = None) -> list[s
 def _check_timestamps(df: pd.DataFrame, now: pd.Timestamp) -> list[str]:
     stamps = pd.to_datetime(df["timestamp"], utc=True, errors="coerce")
     if stamps.isna().any():
-        return [f"timestamp is not a date in {_rows(stamps.isna())}"]
+        return [f"timestamp is not a date in {rows_named(stamps.isna())}"]
     bad = stamps > now + CLOCK_SKEW
-    return [f"timestamp lies in the future in {_rows(bad)}"] if bad.any() else []
+    return [f"timestamp lies in the future in {rows_named(bad)}"] if bad.any() else []
 
 
 def _registered(task: str) -> dict[str, Any] | None:
@@ -97,10 +98,10 @@ def _check_against_task(df: pd.DataFrame) -> list[str]:
         size = grp["split"].map(lambda s, sz=sizes: sz.get(str(s), 0))
         bad = grp["instance"] >= size
         if bad.any():
-            errors.append(f"{task}: no such instance in its split ({sizes}) in {_rows(bad)}")
+            errors.append(f"{task}: no such instance in its split ({sizes}) in {rows_named(bad)}")
         bad = (grp["budget"] != 0) & (grp["budget"] != int(options["budget"]))
         if bad.any():
-            errors.append(f"{task}: budget differs from the task's {options['budget']} in {_rows(bad)}")
+            errors.append(f"{task}: budget differs from the task's {options['budget']} in {rows_named(bad)}")
         if "task_options" in grp.columns:
             errors += _check_options(str(task), grp["task_options"], options)
     return errors
@@ -138,12 +139,12 @@ def _check_metric_ranges(df: pd.DataFrame) -> list[str]:
             continue
         bad = ~_metric_ok(name, low, high)(df)
         if bad.any():
-            errors.append(f"metric {col!r} outside [{low:g}, {high:g}] in {_rows(bad)}")
+            errors.append(f"metric {col!r} outside [{low:g}, {high:g}] in {rows_named(bad)}")
     psnr, rmse = f"{METRIC_PREFIX}psnr", f"{METRIC_PREFIX}rmse"
     if psnr in df.columns and rmse in df.columns:
         bad = (df[psnr] == np.inf) & (df[rmse] != 0)
         if bad.any():
-            errors.append(f"infinite PSNR with a non-zero RMSE in {_rows(bad)}")
+            errors.append(f"infinite PSNR with a non-zero RMSE in {rows_named(bad)}")
     return errors
 
 
@@ -154,10 +155,10 @@ def _check_status_consistency(df: pd.DataFrame) -> list[str]:
     skipped = df["status"] == "skipped"
     bad = skipped & ((df["pde_solves"] != 0) | has_metric)
     if bad.any():
-        errors.append(f"skipped rows cannot have PDE solves or metrics: {_rows(bad)}")
+        errors.append(f"skipped rows cannot have PDE solves or metrics: {rows_named(bad)}")
     mae = f"{METRIC_PREFIX}mae"
     if mae in df.columns:
         bad = (df["status"] == "done") & df[mae].isna()
         if bad.any():
-            errors.append(f"done rows need {mae!r}: {_rows(bad)}")
+            errors.append(f"done rows need {mae!r}: {rows_named(bad)}")
     return errors

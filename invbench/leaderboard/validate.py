@@ -8,7 +8,7 @@ import pandas as pd
 
 from invbench.harness.execute import METRIC_PREFIX, STATUSES, task_name_version
 from invbench.harness.seeds import short_hash
-from invbench.leaderboard.plausibility import check_plausible
+from invbench.leaderboard.plausibility import check_plausible, rows_named
 from invbench.registry import TASKS
 
 STRING_COLUMNS = (
@@ -34,12 +34,6 @@ class SubmissionError(ValueError):
     """A results file that cannot join the leaderboard; the message lists every problem."""
 
 
-def _rows(mask: pd.Series) -> str:
-    idx = list(mask[mask].index[:5])
-    more = f" (and {int(mask.sum()) - 5} more)" if mask.sum() > 5 else ""
-    return f"rows {idx}{more}"
-
-
 def _check_task(task: str) -> str | None:
     if task in TASKS:
         return None
@@ -61,7 +55,7 @@ def validate_results(df: pd.DataFrame) -> list[str]:
     for col in REQUIRED:
         bad = df[col].isna()
         if bad.any():
-            errors.append(f"column {col!r} has missing/NaN values in {_rows(bad)}")
+            errors.append(f"column {col!r} has missing/NaN values in {rows_named(bad)}")
     for col in INT_COLUMNS + FLOAT_COLUMNS:
         if not pd.api.types.is_numeric_dtype(df[col]):
             errors.append(f"column {col!r} must be numeric, not {df[col].dtype}")
@@ -70,7 +64,7 @@ def validate_results(df: pd.DataFrame) -> list[str]:
     bad_status = ~df["status"].isin(STATUSES)
     if bad_status.any():
         found = sorted(set(df.loc[bad_status, "status"].astype(str)))
-        errors.append(f"unknown status {found} in {_rows(bad_status)}; allowed: {', '.join(STATUSES)}")
+        errors.append(f"unknown status {found} in {rows_named(bad_status)}; allowed: {', '.join(STATUSES)}")
     for task in sorted(set(df["task"].astype(str))):
         problem = _check_task(task)
         if problem:
@@ -78,25 +72,26 @@ def validate_results(df: pd.DataFrame) -> list[str]:
     version = df["task"].map(lambda t: task_name_version(str(t))[1])
     bad = version != df["task_version"]
     if bad.any():
-        errors.append(f"task_version does not match the task id in {_rows(bad)}")
+        errors.append(f"task_version does not match the task id in {rows_named(bad)}")
     unexplained = df["status"].isin(["skipped", "failed", "timeout"]) & (
         df["reason"].astype(str).str.strip() == ""
     )
     if unexplained.any():
-        errors.append(f"skipped/failed/timeout rows need a reason: {_rows(unexplained)}")
+        errors.append(f"skipped/failed/timeout rows need a reason: {rows_named(unexplained)}")
     bad = df["pde_solves"] != df["forward_solves"] + df["adjoint_solves"]
     if bad.any():
-        errors.append(f"pde_solves != forward_solves + adjoint_solves in {_rows(bad)}")
+        errors.append(f"pde_solves != forward_solves + adjoint_solves in {rows_named(bad)}")
     bad = (df["status"] != "skipped") & (df["budget"] > 0) & (df["pde_solves"] > df["budget"])
     if bad.any():
-        errors.append(f"more PDE solves than the budget in {_rows(bad)}")
+        errors.append(f"more PDE solves than the budget in {rows_named(bad)}")
     errors += _check_metrics(df)
     errors += _check_params(df)
     if not errors:  # the plausibility checks compare numbers, so they need a well-formed table
         errors += check_plausible(df)
     dup = df.duplicated(KEY, keep=False)
     if dup.any():
-        errors.append(f"several rows for one (task, split, instance, solver, params, seed) key: {_rows(dup)}")
+        key = "(task, split, instance, solver, params, seed)"
+        errors.append(f"several rows for one {key} key: {rows_named(dup)}")
     return errors
 
 
@@ -119,7 +114,7 @@ def _check_metrics(df: pd.DataFrame) -> list[str]:
             perfect = grp[c] == float("inf") if c == f"{METRIC_PREFIX}psnr" else False
             bad = ~(finite | perfect)
             if bad.any():
-                errors.append(f"{task}: metric {c!r} is NaN/inf in done {_rows(bad)}")
+                errors.append(f"{task}: metric {c!r} is NaN/inf in done {rows_named(bad)}")
     return errors
 
 
