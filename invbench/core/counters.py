@@ -45,7 +45,7 @@ class SolveCounter:
         if n > self.remaining:
             raise BudgetExhaustedError(
                 f"budget of {self.budget} PDE solves exhausted ({self.used} used, {n} requested); "
-                "finish the episode or call reset()"
+                "return the estimate"
             )
 
     def as_dict(self) -> dict[str, float | int]:

@@ -6,13 +6,19 @@ solver and returns the data misfit and its gradient. Solvers that backpropagate 
 :meth:`InverseProblemEnv.operator` instead; both paths draw on the same budget and counters.
 
 Subclasses implement :meth:`_make_instance` and :meth:`_simulate` and declare the spaces.
+
+The harness keeps two environments per benchmark cell. Its own draws the instance (truth included)
+and scores the estimate; the solver gets a *solver-side* one (:meth:`InverseProblemEnv.serve`) that
+holds only :meth:`InverseProblemEnv.public_instance`: observed data, mask, initial model and public
+extras. A solver-side environment cannot be reset to another instance, cannot score, and counts
+every forward simulation, also through its internals (see ``docs/threat_model.md``).
 """
 
 from __future__ import annotations
 
 import abc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -21,7 +27,7 @@ import torch
 
 from invbench.core.counters import SolveCounter, Stopwatch
 from invbench.core.device import resolve_device
-from invbench.core.errors import EpisodeStateError, InvalidActionError
+from invbench.core.errors import EpisodeStateError, HarnessOnlyError, InvalidActionError
 from invbench.core.misfit import relative_misfit
 from invbench.core.options import check_choice, check_int
 
@@ -37,7 +43,8 @@ class Instance:
         split: ``"train"``, ``"val"`` or ``"test"``.
         index: Index within the split.
         seed: The instance seed derived from (task, split, index).
-        truth: The hidden true parameter field, shape ``field_shape`` (never shown to solvers).
+        truth: The hidden true parameter field, shape ``field_shape``; ``None`` in the instance a
+            solver-side environment holds (see :meth:`InverseProblemEnv.public_instance`).
         observed: Observed data, shape ``data_shape`` (already masked/filtered as the task says).
         mask: 0/1 weights broadcastable to the data (0 = missing measurement).
         initial: The initial parameter field given to solvers, shape ``field_shape``.
@@ -47,7 +54,7 @@ class Instance:
     split: str
     index: int
     seed: int
-    truth: np.ndarray
+    truth: np.ndarray | None
     observed: torch.Tensor
     mask: torch.Tensor
     initial: np.ndarray
@@ -68,6 +75,39 @@ class _AdjointProbe(torch.autograd.Function):
         env: InverseProblemEnv = ctx.env
         env._adjoint_done(ctx.batch)
         return grad, None
+
+
+def _counted_on_solver_side(simulate: Any) -> Any:
+    """Wrap a subclass's ``_simulate`` so that a solver calling it directly pays for it.
+
+    Inside :meth:`InverseProblemEnv.operator` (which counts) and on the harness side (scoring) the
+    call is free; on a solver-side environment, any other call counts one forward solve per field
+    and, when the input requires grad, reserves and counts its adjoint too.
+    """
+
+    def counted(self: InverseProblemEnv, m: torch.Tensor) -> torch.Tensor:
+        if self._served is None or self._in_operator:
+            return simulate(self, m)
+        b = int(m.shape[0])
+        needs_adjoint = torch.is_grad_enabled() and m.requires_grad
+        self.counter.reserve(b * (2 if needs_adjoint else 1) + self._pending_adjoint)
+        if needs_adjoint:
+            m = _AdjointProbe.apply(m, self)
+            self._pending_adjoint += b
+        self._in_operator = True
+        try:
+            with Stopwatch(self.counter):
+                pred = simulate(self, m)
+        finally:
+            self._in_operator = False
+        self.counter.forward += b
+        if needs_adjoint:
+            pred.register_hook(self._adjoint_started)
+        return pred
+
+    counted.__doc__ = simulate.__doc__
+    counted.__name__ = simulate.__name__
+    return counted
 
 
 class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
@@ -120,6 +160,58 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         self._last_model: np.ndarray | None = None
         self._static_obs: dict[str, np.ndarray] = {}
         self.final_prediction: np.ndarray | None = None
+        self._served: Instance | None = None
+        self._in_operator = False
+
+    # ------------------------------------------------------------------ harness / solver sides
+    @property
+    def solver_side(self) -> bool:
+        """Whether this environment was handed to a solver (:meth:`serve`): no truth, no scoring."""
+        return self._served is not None
+
+    def public_instance(self) -> Instance:
+        """The current instance without its truth: everything a solver may see (harness side)."""
+        inst = self.instance
+        return Instance(
+            split=inst.split,
+            index=inst.index,
+            seed=inst.seed,
+            truth=None,
+            observed=inst.observed.detach().clone(),
+            mask=inst.mask.detach().clone(),
+            initial=np.array(inst.initial, copy=True),
+            extras={
+                k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in inst.extras.items()
+            },
+        )
+
+    def serve(self, instance: Instance) -> None:
+        """Make this a solver-side environment holding ``instance`` (from :meth:`public_instance`).
+
+        Its one allowed ``reset`` (by the harness, with the instance's split and index) installs the
+        instance; every later ``reset`` raises, so a solver cannot switch instances or zero its
+        counters mid-solve. Truth, scoring and instance generation are refused.
+
+        Raises:
+            ValueError: When ``instance`` carries a truth.
+        """
+        if instance.truth is not None:
+            raise ValueError("a solver-side environment must not hold the truth; pass public_instance()")
+        self._served = replace(
+            instance, observed=instance.observed.to(self.device), mask=instance.mask.to(self.device)
+        )
+
+    def _harness_only(self, what: str) -> None:
+        """Refuse ``what`` on a solver-side environment."""
+        if self._served is not None:
+            raise HarnessOnlyError(
+                f"{what} is not available to a solver: the truth and the scoring stay with the harness"
+            )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_simulate" in cls.__dict__:
+            cls._simulate = _counted_on_solver_side(cls.__dict__["_simulate"])  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ subclass hooks
     @abc.abstractmethod
@@ -142,6 +234,9 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     def _extra_obs(self) -> dict[str, np.ndarray]:
         return {}
 
+    def _install(self, instance: Instance) -> None:
+        """Set the state ``_simulate`` needs for a served instance (what ``_make_instance`` sets)."""
+
     # ------------------------------------------------------------------ Gymnasium API
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -149,6 +244,11 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         """Draw an instance: ``options={"split": "test", "index": i}`` (index drawn if absent)."""
         super().reset(seed=seed)
         options = dict(options or {})
+        if self._served is not None and self._instance is not None:
+            raise EpisodeStateError(
+                "a solver cannot reset its environment: it holds the one instance the harness drew "
+                f"({self._served.split} #{self._served.index}) and its solve counters"
+            )
         split = options.pop("split", "test")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
@@ -161,7 +261,16 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
             raise ValueError(f"index {index} out of range for split {split!r} with {n} instances")
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; expected 'split' and 'index'")
-        self._instance = self._make_instance(split, index)
+        if self._served is not None:
+            if (split, index) != (self._served.split, self._served.index):
+                raise EpisodeStateError(
+                    f"this environment serves {self._served.split} #{self._served.index}, "
+                    f"not {split} #{index}"
+                )
+            self._instance = self._served
+            self._install(self._served)
+        else:
+            self._instance = self._make_instance(split, index)
         self.counter = SolveCounter(budget=self.budget)
         self._pending_adjoint = 0
         self._finalized = False
@@ -218,8 +327,12 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         if needs_adjoint:
             mb = _AdjointProbe.apply(mb, self)
             self._pending_adjoint += b
-        with Stopwatch(self.counter):
-            pred = self._simulate(mb)
+        self._in_operator = True
+        try:
+            with Stopwatch(self.counter):
+                pred = self._simulate(mb)
+        finally:
+            self._in_operator = False
         self.counter.forward += b
         if needs_adjoint:
             pred.register_hook(self._adjoint_started)
@@ -263,6 +376,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         Called by the harness after the solver returns. Further steps raise until ``reset``.
         The final data misfit is computed with one uncounted forward solve (scoring, not solving).
         """
+        self._harness_only("finalize()")
         arr = self._validate_action(estimate)
         self._check_active()
         self._finalized = True
@@ -281,6 +395,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
 
     def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:
         """Extra arrays for a finished episode's figure (after :meth:`finalize`; not counted)."""
+        self._harness_only("figure_arrays()")
         if not self._finalized:
             raise EpisodeStateError("figure_arrays() is only available after finalize()")
         return {}

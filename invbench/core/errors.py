@@ -13,3 +13,7 @@ class BudgetExhaustedError(RuntimeError):
 
 class EpisodeStateError(RuntimeError):
     """The environment was used out of order (step before reset, step after finalize)."""
+
+
+class HarnessOnlyError(RuntimeError):
+    """A solver asked a solver-side environment for the truth or the scoring (harness only)."""

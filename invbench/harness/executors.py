@@ -83,7 +83,10 @@ class DaskExecutor(_ContextMixin):
     Without ``scheduler`` it starts a :class:`distributed.LocalCluster` of ``workers`` processes
     with one thread each and ``OMP_NUM_THREADS=1`` (and ``torch.set_num_threads(1)`` in every
     cell), so cells do not fight over cores. With ``scheduler`` it connects to an existing
-    scheduler (e.g. one started by dask-jobqueue on Slurm/PBS; see ``docs/harness.md``).
+    scheduler (e.g. one started by dask-jobqueue on Slurm/PBS; see ``docs/harness.md``). Every cell's
+    solver runs in a child process of its worker (:mod:`invbench.harness.isolation`), so workers must
+    not be daemonic: the LocalCluster's are not; start others with ``distributed.worker.daemon: False``
+    in their dask configuration (``DASK_DISTRIBUTED__WORKER__DAEMON=False``).
 
     Cells on CUDA carry ``resources={"GPU": 1}``: the scheduler runs them only on workers started
     with that resource (``dask worker ADDRESS --resources GPU=1``; the LocalCluster declares it
@@ -109,24 +112,34 @@ class DaskExecutor(_ContextMixin):
         torch_threads: int | None = None,
         throttle: float = 0.25,
     ) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         self.cluster = None
         if scheduler:
             self.client = Client(scheduler)
         else:
+            import dask
+
             threads_env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                env=threads_env,
-                resources={"GPU": 1} if gpu else None,
-                dashboard_address=None,
-            )
+            # Each cell's solver runs in a child process of its worker; daemonic workers cannot have one.
+            with dask.config.set({"distributed.worker.daemon": False}):
+                self.cluster = self._local_cluster(workers, threads_env, gpu)
             self.client = Client(self.cluster)
         self.torch_threads = (0 if scheduler else 1) if torch_threads is None else torch_threads
         self.throttle = throttle
+
+    @staticmethod
+    def _local_cluster(workers: int, threads_env: dict[str, str], gpu: bool) -> Any:
+        from distributed import LocalCluster
+
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            env=threads_env,
+            resources={"GPU": 1} if gpu else None,
+            dashboard_address=None,
+        )
 
     def map(self, cells: Sequence[Cell], progress: ProgressSink | None = None) -> Iterator[CellOutcome]:
         """Submit every cell, yield outcomes as they complete; a lost worker gives a ``failed`` row."""

@@ -1,8 +1,10 @@
-"""Benchmark: one Tiny cell through the harness against the same solve called directly.
+"""Benchmark: one Tiny cell through the harness, with and without its worker process, against the
+same solve called directly.
 
 Run with ``make bench``; nothing here asserts a time. The harness's overhead per cell is
-(harness - direct) / direct: its progress callback, watchdog, memory sampler and row building.
-Both variants include making the environment, reset, solve and finalize; neither writes files.
+(harness - direct) / direct: its progress callback, watchdog, memory sampler and row building, and
+with isolation the worker process (forked from a warm forkserver) and its second environment.
+Every variant includes making the environment, reset, solve and finalize; none writes files.
 """
 
 import pytest
@@ -30,7 +32,7 @@ def direct() -> dict:
     return metrics
 
 
-def through_harness() -> dict:
+def through_harness(isolate: bool = True) -> dict:
     cell = Cell(
         suite="bench",
         task=TASK,
@@ -43,7 +45,7 @@ def through_harness() -> dict:
         seed=SEED,
         timeout=600.0,
     )
-    out = run_cell(cell)
+    out = run_cell(cell, isolate=isolate)
     assert out.row["status"] == "done"
     return out.row
 
@@ -51,6 +53,7 @@ def through_harness() -> dict:
 @pytest.fixture(scope="module", autouse=True)
 def _warm():
     direct()  # first deepwave call and the cached observed data are not what we measure
+    through_harness()  # nor the start of the forkserver (once per benchmark run)
 
 
 def test_bench_cell_direct(benchmark):
@@ -61,3 +64,8 @@ def test_bench_cell_direct(benchmark):
 def test_bench_cell_harness(benchmark):
     row = benchmark.pedantic(through_harness, rounds=12, warmup_rounds=2)
     assert row["pde_solves"] == 20
+
+
+def test_bench_cell_harness_in_process(benchmark):
+    row = benchmark.pedantic(through_harness, args=(False,), rounds=12, warmup_rounds=2)
+    assert row["pde_solves"] == 20 and row["isolated"] is False

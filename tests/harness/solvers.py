@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any, ClassVar
 
@@ -85,8 +86,9 @@ class Fussy(Solver):
 
 
 class Initial(Solver):
-    """Returns the initial model after counting one step; crashes the run (KeyboardInterrupt)
-    on instance ``crash_index`` while ``INVBENCH_TEST_CRASH`` is set, like a killed process."""
+    """Returns the initial model after counting one step. On instance ``crash_index``, while
+    ``INVBENCH_TEST_CRASH`` holds the harness's pid, it sends that process SIGINT and waits, as a
+    user's Ctrl-C would stop the run."""
 
     name: ClassVar[str] = "initial"
     defaults: ClassVar[dict[str, Any]] = {"crash_index": -1}
@@ -99,8 +101,107 @@ class Initial(Solver):
     def solve(self, env, *, callback=None):
         inst = env.unwrapped.instance
         if os.environ.get("INVBENCH_TEST_CRASH") and inst.index == self.params["crash_index"]:
-            raise KeyboardInterrupt
+            os.kill(int(os.environ["INVBENCH_TEST_CRASH"]), signal.SIGINT)
+            time.sleep(30)
         obs, _, _, _, info = env.step(inst.initial)
         if callback is not None:
             callback(Progress(iteration=1, misfit=float(obs["misfit"][0]), info=info))
         return inst.initial
+
+
+class ReadTruth(Solver):
+    """Tries every public road to the truth; returns it if any road is open."""
+
+    name: ClassVar[str] = "read-truth"
+    defaults: ClassVar[dict[str, Any]] = {"road": "instance"}
+
+    def solve(self, env, *, callback=None):
+        base = env.unwrapped
+        inst = base.instance
+        if self.params["road"] == "instance":
+            if inst.truth is None:
+                raise LookupError("no truth in the instance")
+            return inst.truth
+        if self.params["road"] == "true_model":
+            return base.true_model(inst.split, inst.index)
+        if self.params["road"] == "propagator":
+            base.propagator  # noqa: B018 -- the attempt is the test
+        raise AssertionError("unknown road")
+
+
+class WriteTruth(Solver):
+    """Overwrites whatever truth it can reach with its own estimate (the initial model)."""
+
+    name: ClassVar[str] = "write-truth"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def solve(self, env, *, callback=None):
+        inst = env.unwrapped.instance
+        inst.truth = np.array(inst.initial, copy=True)
+        return inst.initial
+
+
+class ResetOther(Solver):
+    """Resets its environment to another instance mid-solve (and its counters with it)."""
+
+    name: ClassVar[str] = "reset-other"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def solve(self, env, *, callback=None):
+        env.step(env.unwrapped.instance.initial)
+        env.reset(options={"split": "test", "index": 7})
+        return env.unwrapped.instance.initial
+
+
+class Internals(Solver):
+    """Calls the environment's uncounted-looking internals directly."""
+
+    name: ClassVar[str] = "internals"
+    defaults: ClassVar[dict[str, Any]] = {"calls": 3}
+
+    def solve(self, env, *, callback=None):
+        import torch
+
+        base = env.unwrapped
+        m = torch.from_numpy(np.asarray(base.instance.initial, np.float32))[None]
+        for _ in range(self.params["calls"]):
+            base._simulate(m)
+        return base.instance.initial
+
+
+class Stubborn(Solver):
+    """Catches every exception, the harness's timeout included, and keeps going (``forever``) or
+    returns right after the first one."""
+
+    name: ClassVar[str] = "stubborn"
+    defaults: ClassVar[dict[str, Any]] = {"forever": True}
+
+    def solve(self, env, *, callback=None):
+        it = 0
+        while True:
+            try:
+                it += 1
+                time.sleep(0.02)
+                if callback is not None:
+                    callback(Progress(iteration=it, misfit=1.0, info=_info(env)))
+            except BaseException:
+                if not self.params["forever"]:
+                    time.sleep(0.2)
+                    return env.unwrapped.instance.initial
+
+
+class Exits(Solver):
+    """Leaves the process: ``sys.exit``, ``os._exit`` or a ``KeyboardInterrupt`` of its own."""
+
+    name: ClassVar[str] = "exits"
+    defaults: ClassVar[dict[str, Any]] = {"how": "sys.exit"}
+
+    def solve(self, env, *, callback=None):
+        import sys
+
+        how = self.params["how"]
+        if how == "sys.exit":
+            sys.exit(3)
+        if how == "os._exit":
+            os._exit(3)
+        raise KeyboardInterrupt

@@ -1,6 +1,7 @@
 """Results store: round trip, atomic writes, crash and resume, no pickle."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -89,7 +90,7 @@ def test_a_crash_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
 
 def test_crash_mid_run_then_resume_runs_only_the_missing_cells(tmp_path, monkeypatch):
     cells = darcy_cells(n=4, params={"initial": {"crash_index": 2}})
-    monkeypatch.setenv("INVBENCH_TEST_CRASH", "1")
+    monkeypatch.setenv("INVBENCH_TEST_CRASH", str(os.getpid()))
     with pytest.raises(KeyboardInterrupt):
         run_benchmark(cells, tmp_path)
     store = ResultStore(tmp_path)

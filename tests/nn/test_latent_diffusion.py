@@ -84,3 +84,20 @@ def test_a_missing_autoencoder_is_a_clear_error(tmp_path):
 def test_unknown_preset_is_named():
     with pytest.raises(ValueError, match="unknown latent diffusion preset 'huge'"):
         get_ldm_preset("huge")
+
+
+def test_a_latent_the_unet_cannot_halve_is_padded_and_cropped_back():
+    from diffusers import UNet2DModel
+
+    from invbench.nn.latent_diffusion.model import unet_eps
+
+    spec = UNetSpec((8, 16, 16), 1, (False, False, False), mid_attention=False, norm_num_groups=4)
+    unet = UNet2DModel(**spec.diffusers_config((18, 18), channels=4)).eval()
+    w = torch.randn(2, 4, 18, 18)  # FWI: 72 x 72 model grid / 4; a three-level UNet needs multiples of 4
+    with pytest.raises(RuntimeError):
+        unet(w, torch.zeros(2, dtype=torch.long))
+    out = unet_eps(unet, w, torch.zeros(2, dtype=torch.long)).sample
+    assert out.shape == w.shape
+    # the crop is the centre: the prediction of the padded input, without the one added ring
+    padded = unet(torch.nn.functional.pad(w, (1, 1, 1, 1)), torch.zeros(2, dtype=torch.long)).sample
+    torch.testing.assert_close(out, padded[..., 1:19, 1:19])

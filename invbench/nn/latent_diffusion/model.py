@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DModel
 
 from invbench.nn.autoencoder.model import FieldAutoencoder
@@ -23,6 +24,34 @@ def latent_scheduler_kwargs(schedule: ScheduleSpec) -> dict[str, Any]:
     kwargs = scheduler_kwargs(schedule)
     kwargs["clip_sample"] = False
     return kwargs
+
+
+def unet_eps(unet: torch.nn.Module, w_t: torch.Tensor, t: torch.Tensor) -> Any:
+    """Run a ``UNet2DModel`` on latents whose sides its downsamplings need not divide.
+
+    A UNet with ``L`` levels halves the latent ``L - 1`` times, so its sides must be multiples of
+    ``2 ** (L - 1)``: FWI's 72 x 72 model grid gives an 18 x 18 latent, which a three-level UNet cannot
+    take. The latent is zero-padded (zero is its mean) symmetrically up to the next multiple and the
+    prediction cropped back, in training and in sampling alike, so the model only ever answers for the
+    real latent cells.
+
+    Args:
+        unet: The network (its ``config.block_out_channels`` fixes the number of levels).
+        w_t: Noisy scaled latents ``(B, C, h, w)``.
+        t: Diffusion steps ``(B,)``.
+
+    Returns:
+        The network's output object with ``.sample`` cropped to ``(B, C, h, w)``.
+    """
+    multiple = 2 ** (len(unet.config.block_out_channels) - 1)
+    h, w = w_t.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not ph and not pw:
+        return unet(w_t, t)
+    top, left = ph // 2, pw // 2
+    out = unet(F.pad(w_t, (left, pw - left, top, ph - top)), t)
+    out.sample = out.sample[..., top : top + h, left : left + w]
+    return out
 
 
 class LatentDiffusion:
@@ -87,7 +116,7 @@ class LatentDiffusion:
                 f"latents must be (B, {', '.join(map(str, self.latent_shape))}), got {tuple(w_t.shape)}"
             )
         steps = torch.as_tensor(t, device=self.device).long().expand(w_t.shape[0])
-        return self.unet(w_t, steps).sample
+        return unet_eps(self.unet, w_t, steps).sample
 
     def add_noise(self, w0: torch.Tensor, eps: torch.Tensor, t: int) -> torch.Tensor:
         """The forward process ``sqrt(abar_t) w0 + sqrt(1 - abar_t) eps``."""

@@ -25,7 +25,7 @@ from invbench.nn.autoencoder.checkpoint import load_autoencoder
 from invbench.nn.autoencoder.model import FieldAutoencoder
 from invbench.nn.diffusion.presets import FWI_TRAINING_FAMILIES
 from invbench.nn.latent_diffusion.checkpoint import write_latent_diffusion
-from invbench.nn.latent_diffusion.model import latent_scheduler_kwargs
+from invbench.nn.latent_diffusion.model import latent_scheduler_kwargs, unet_eps
 from invbench.nn.latent_diffusion.presets import LDMPreset, get_ldm_preset
 from invbench.nn.sources import FieldSource, make_source
 from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
@@ -79,7 +79,7 @@ class _LatentTraining:
         t = torch.randint(0, self.abar.numel(), (w0.shape[0],), generator=gen).to(device)
         eps = torch.randn(w0.shape, generator=gen).to(device)
         ab = self.abar.to(device)[t].view(-1, 1, 1, 1)
-        pred = model(ab.sqrt() * w0 + (1.0 - ab).sqrt() * eps, t).sample
+        pred = unet_eps(model, ab.sqrt() * w0 + (1.0 - ab).sqrt() * eps, t).sample
         return F.mse_loss(pred.float(), eps)
 
     def export(self, wall: float) -> dict[str, Any]:

@@ -183,6 +183,7 @@ class DarcyEnv(InverseProblemEnv):
 
     def head(self, log_k: np.ndarray) -> np.ndarray:
         """Full head field ``(n, n)`` of a log-k field ``(1, n, n)`` (uncounted; for scoring and figures)."""
+        self._harness_only("head() (an uncounted solve; use operator())")
         return solve_head(np.asarray(log_k, dtype=np.float64).reshape(self.n, self.n), self.problem).astype(
             np.float32
         )
@@ -194,6 +195,7 @@ class DarcyEnv(InverseProblemEnv):
     # ------------------------------------------------------------------ instances
     def true_model(self, split: str, index: int) -> np.ndarray:
         """The hidden true field of an instance, ``(1, n, n)`` log k (for the harness, not solvers)."""
+        self._harness_only("true_model()")
         from invbench.data.darcy_fields import bimaterial_log_k, grf_log_k
 
         seed = instance_seed(self.map_key, split, index)
@@ -201,8 +203,8 @@ class DarcyEnv(InverseProblemEnv):
         field = draw(1, seed, n=self.n)[0]
         return np.clip(field, LOG_K_MIN, LOG_K_MAX)[None].astype(np.float32)
 
-    def _make_instance(self, split: str, index: int) -> Instance:
-        truth = self.true_model(split, index)
+    def _use_layout(self, split: str, index: int) -> SensorLayout:
+        """Install and return the sensor layout of instance ``(split, index)`` (public: no truth)."""
         layout = sensor_layout_for(
             self.layout_kind,
             self.data_shape[0],
@@ -212,6 +214,14 @@ class DarcyEnv(InverseProblemEnv):
         )
         self._layout = layout
         self._cells_t = torch.from_numpy(layout.cells).to(self.device)
+        return layout
+
+    def _install(self, instance: Instance) -> None:
+        self._use_layout(instance.split, instance.index)
+
+    def _make_instance(self, split: str, index: int) -> Instance:
+        truth = self.true_model(split, index)
+        layout = self._use_layout(split, index)
         self._true_head = self.head(truth)
         self._pred_head = None
         clean = self._true_head.reshape(-1)[layout.cells]

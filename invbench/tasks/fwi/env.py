@@ -162,7 +162,12 @@ class FWIEnv(InverseProblemEnv):
     # ------------------------------------------------------------------ physics
     @property
     def propagator(self) -> Any:
-        """The deepwave :class:`~invbench.physics.wave.propagator.AcousticPropagator` (built lazily)."""
+        """The deepwave :class:`~invbench.physics.wave.propagator.AcousticPropagator` (built lazily).
+
+        On a solver-side environment only the counted paths (:meth:`operator`) reach it.
+        """
+        if not self._in_operator:
+            self._harness_only("the propagator (use operator(), which counts)")
         if self._propagator is None:
             from invbench.physics.wave.propagator import AcousticPropagator
 
@@ -188,6 +193,7 @@ class FWIEnv(InverseProblemEnv):
 
     def true_model(self, split: str, index: int) -> np.ndarray:
         """The hidden true map of an instance, ``(1, nz, nx)`` m/s (for the harness, not solvers)."""
+        self._harness_only("true_model()")
         if self._directory is not None:
             n_val = self.n_instances["val"]
             i = index if split == "val" else n_val + index
@@ -199,6 +205,7 @@ class FWIEnv(InverseProblemEnv):
 
     def clean_data(self, truth: np.ndarray, split: str, index: int) -> np.ndarray:
         """Noise-free observed data ``(shot, time, receiver)``, simulated once and cached on disk."""
+        self._harness_only("clean_data()")
         if self._directory is not None and self.acquisition == OPENFWI:
             n_val = self.n_instances["val"]
             seis = self._directory.seismic(index if split == "val" else n_val + index)
