@@ -23,6 +23,7 @@ from invbench.leaderboard.aggregate import SCORED, mean_curves, summarize_task
 from invbench.leaderboard.artifacts import find_example
 from invbench.leaderboard.figures import reconstructions_png
 from invbench.leaderboard.markdown import readme, task_markdown
+from invbench.leaderboard.overview import GROUPS, overview, overview_markdown
 from invbench.registry import TASKS
 
 DATA_MARK = "__INVBENCH_LEADERBOARD_DATA__"
@@ -147,10 +148,11 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
     results_dir, out = Path(results_dir), Path(out)
     results, curves = load_results_dir(results_dir)
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-    sections, tasks = [], []
+    sections, tasks, summaries = [], [], []
     for task in _task_order(sorted(set(results["task"].astype(str)))):
         rows = results[results["task"] == task]
         summary, facts = summarize_task(rows)
+        summaries.append((task, summary))
         sections.append(task_markdown(summary, facts))
         tasks.append(
             {
@@ -164,10 +166,15 @@ def build(results_dir: str | Path = "leaderboard", out: str | Path = "leaderboar
     suite = study_section(results)
     if suite is not None:
         sections.insert(0, suite["markdown"])
+    methods = overview(summaries, results)
+    if not methods.empty:
+        sections.insert(0, overview_markdown(methods))
     payload = _clean(
         {
             "generated": generated,
             "n_rows": len(results),
+            "groups": list(GROUPS),
+            "overview": methods.to_dict("records"),
             "tasks": tasks,
             "suite": None if suite is None else {"tables": suite["tables"], "png": suite["png"]},
         }

@@ -117,17 +117,45 @@ def test_suite_section_renders_first_with_tables_and_figure(browser, suite_dir, 
     assert browser.execute_script("return document.body.dataset.ready") == "1"
     assert browser.execute_script("return window.__lbErrors") == []
     sections = browser.find_elements(By.CSS_SELECTOR, "main > section")
-    assert sections[0].get_attribute("id") == "suite"
-    tables = sections[0].find_elements(By.CSS_SELECTOR, "table.suite")
+    assert [s.get_attribute("id") for s in sections[:2]] == ["overview", "suite"]
+    tables = sections[1].find_elements(By.CSS_SELECTOR, "table.suite")
     assert len(tables) == 2
     family = tables[0]
     assert [th.text for th in family.find_elements(By.TAG_NAME, "th")][:2] == ["family", "condition"]
     assert len(family.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2  # clean and Noise10
     assert len(family.find_elements(By.CSS_SELECTOR, "tbody td b")) == 2  # one best per row, in bold
     assert "**" not in family.text
-    img = sections[0].find_element(By.CSS_SELECTOR, "figure.example img")
+    img = sections[1].find_element(By.CSS_SELECTOR, "figure.example img")
     assert browser.execute_script("return arguments[0].naturalWidth", img) > 100
-    assert browser.find_element(By.CSS_SELECTOR, "nav a").get_attribute("href").endswith("#suite")
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")][:2]
+    assert links[0].endswith("#overview") and links[1].endswith("#suite")
+
+
+def test_overview_comes_first_and_sorts(browser, bench_dir, tmp_path):
+    import pandas as pd
+
+    from .test_leaderboard import _full_budget
+
+    rows = _full_budget(pd.read_parquet(bench_dir / "results.parquet"))
+    rows = rows.assign(
+        task=rows["task"].str.replace("Tiny", "FlatVel-A"),
+        task_name=rows["task_name"].str.replace("Tiny", "FlatVel-A"),
+    )
+    board = tmp_path / "board"
+    board.mkdir()
+    rows[rows["task_name"] == "FWI-FlatVel-A"].to_parquet(board / "results.parquet")
+    browser.get(build(board, board)["html"].as_uri())
+    assert browser.execute_script("return window.__lbErrors") == []
+    section = browser.find_element(By.CSS_SELECTOR, "main > section")
+    assert section.get_attribute("id") == "overview"
+    table = section.find_element(By.ID, "overview-table")
+    headers = table.find_elements(By.TAG_NAME, "th")
+    col = [h.text for h in headers].index("all: mean rank")
+    assert sorted(float(v) for v in column_values(table, col + 1)) == [1.0, 2.0, 3.0]
+    headers[col].click()
+    headers[col].click()
+    desc = [float(v) for v in column_values(table, col + 1)]
+    assert desc == [3.0, 2.0, 1.0] and headers[col].get_attribute("aria-sort") == "descending"
 
 
 @pytest.fixture(scope="module")
