@@ -30,8 +30,10 @@ from invbench.core.device import resolve_device
 from invbench.core.errors import EpisodeStateError, HarnessOnlyError, InvalidActionError
 from invbench.core.misfit import relative_misfit
 from invbench.core.options import check_choice, check_int
+from invbench.core.seeding import HIDDEN_SPLIT, hidden_salt
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "hidden")
+"""``hidden``: drawn with the maintainers' secret salt (:func:`~invbench.core.seeding.hidden_salt`)."""
 MISFITS = ("l2", "l1")
 
 
@@ -147,7 +149,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         self.budget = check_int("budget (PDE solves; one forward + one adjoint at least)", budget, low=2)
         self.report_time = bool(report_time)
         self.misfit_kind = check_choice("misfit", misfit, MISFITS)
-        self.n_instances = {"train": 10**9, "val": 100, "test": 100, **(n_instances or {})}
+        self.n_instances = {"train": 10**9, "val": 100, "test": 100, "hidden": 100, **(n_instances or {})}
         for split in ("val", "test"):
             check_int(f"n_{split}", self.n_instances[split], low=1)
         self.device = resolve_device(device)
@@ -252,6 +254,8 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         split = options.pop("split", "test")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        if split == HIDDEN_SPLIT and self._served is None:
+            hidden_salt()  # refuse early, naming the missing salt
         n = self.n_instances[split]
         index = options.pop("index", None)
         if index is None:

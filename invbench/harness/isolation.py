@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from invbench.core.env import Instance
+from invbench.core.seeding import SALT_ENV
 from invbench.harness.cells import Cell
 from invbench.harness.solver_side import InstanceSource, ProgressSink, SolveReport, solve_cell
 
@@ -121,6 +122,11 @@ def _worker_main(
     os._exit(0)
 
 
+def _worker_environ() -> dict[str, str]:
+    """The harness's environment without the hidden tier's salt (a solver must not draw hidden maps)."""
+    return {k: v for k, v in os.environ.items() if k != SALT_ENV}
+
+
 def _last_counters(events: list[dict[str, Any]]) -> dict[str, float]:
     """Counters as of the last iteration event (all a killed worker leaves behind)."""
     for event in reversed(events):
@@ -174,7 +180,7 @@ def solve_isolated(
     ctx = _mp_context()
     parent, child = ctx.Pipe(duplex=True)
     proc = ctx.Process(
-        target=_worker_main, args=(child, cell, torch.get_num_threads(), dict(os.environ)), daemon=True
+        target=_worker_main, args=(child, cell, torch.get_num_threads(), _worker_environ()), daemon=True
     )
     grace = kill_grace(cell.timeout) if grace is None else float(grace)
     events: list[dict[str, Any]] = []

@@ -205,3 +205,16 @@ class Exits(Solver):
         if how == "os._exit":
             os._exit(3)
         raise KeyboardInterrupt
+
+
+class SaltSniffer(Solver):
+    """Fails if the hidden tier's salt is in its environment; otherwise returns the initial model."""
+
+    name: ClassVar[str] = "salt-sniffer"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def solve(self, env, *, callback=None):
+        if os.environ.get("INVBENCH_HIDDEN_SALT"):
+            raise AssertionError("the salt reached the solver")
+        env.step(env.unwrapped.instance.initial)  # the served sensors/acquisition work without it
+        return env.unwrapped.instance.initial

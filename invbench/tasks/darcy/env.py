@@ -217,7 +217,12 @@ class DarcyEnv(InverseProblemEnv):
         return layout
 
     def _install(self, instance: Instance) -> None:
-        self._use_layout(instance.split, instance.index)
+        # The layout travels with the instance: a hidden instance's is drawn with a salt the solver lacks.
+        self._layout = SensorLayout(
+            cells=np.asarray(instance.extras["sensor_cells"], dtype=np.int64),
+            coords=np.asarray(instance.extras["sensor_coords"], dtype=np.float32),
+        )
+        self._cells_t = torch.from_numpy(self._layout.cells).to(self.device)
 
     def _make_instance(self, split: str, index: int) -> Instance:
         truth = self.true_model(split, index)
@@ -237,7 +242,7 @@ class DarcyEnv(InverseProblemEnv):
             observed=torch.from_numpy(data).to(self.device),
             mask=torch.ones(layout.count, dtype=torch.float32, device=self.device),
             initial=np.full(self.field_shape, self.spec_family.center, dtype=np.float32),
-            extras={"sensor_coords": layout.coords},
+            extras={"sensor_coords": layout.coords, "sensor_cells": layout.cells},
         )
 
     def _extra_obs(self) -> dict[str, np.ndarray]:

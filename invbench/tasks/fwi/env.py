@@ -12,7 +12,7 @@ from gymnasium import spaces
 from invbench.core.cache import cached_array, content_key
 from invbench.core.env import Instance, InverseProblemEnv
 from invbench.core.options import check_choice, check_int, check_real, option_names, reject_unknown
-from invbench.core.seeding import instance_seed
+from invbench.core.seeding import HIDDEN_SPLIT, instance_seed
 from invbench.physics.wave.acquisition import OPENFWI, Acquisition, acquisition_preset
 from invbench.physics.wave.units import V_CENTER, V_MAX, V_MIN, V_SCALE
 from invbench.tasks.fwi.instances import (
@@ -194,6 +194,10 @@ class FWIEnv(InverseProblemEnv):
     def true_model(self, split: str, index: int) -> np.ndarray:
         """The hidden true map of an instance, ``(1, nz, nx)`` m/s (for the harness, not solvers)."""
         self._harness_only("true_model()")
+        if self._directory is not None and split == HIDDEN_SPLIT:
+            raise ValueError(
+                "the hidden split is procedural: a task on a real data folder (data_dir) has no hidden maps"
+            )
         if self._directory is not None:
             n_val = self.n_instances["val"]
             i = index if split == "val" else n_val + index
