@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,14 @@ def _worker_main(
             raise RuntimeError(f"harness protocol: expected the instance, got {kind!r}")
         return unpack_instance(packed)
 
-    report = solve_cell(cell, get_instance, send_event, own_interrupts=True)
+    try:
+        report = solve_cell(cell, get_instance, send_event, own_interrupts=True)
+    except BaseException as e:  # the harness's own code failed here (e.g. an import): report it
+        report = SolveReport(
+            status="failed",
+            reason=f"solver worker: {type(e).__name__}: {e}",
+            traceback=traceback.format_exc()[-4000:],
+        )
     try:
         conn.send(("report", report))
     finally:

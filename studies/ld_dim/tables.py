@@ -10,7 +10,7 @@ initialisation. From rows of the suites ``ld-dim`` (both Darcy families at 16, 6
   over the instances every compared method finished;
 * :func:`init_table`: per family and method, the spread of the final MAE over the seeds of one instance
   (standard deviation and range, averaged over instances);
-* :func:`fwi_table`: MAE and SSIM per OpenFWI family and method;
+* :func:`fwi_table`: MAE and SSIM (normalised units) per OpenFWI family and method;
 * :func:`sensors_figure`: MAE against the sensor count, one panel per family;
 * :func:`convergence_lines` and :func:`convergence_figure`: the data misfit each method reported
   against wall time, at 64 sensors (median over instances; the PINN's is that of its head network at
@@ -122,13 +122,32 @@ def init_table(rows: pd.DataFrame, methods: Sequence[str] = ("ld-dim", "vae", "p
     return "\n".join(out) + "\n" if len(out) > 2 else "No repeated-seed rows of the LD-DIM study.\n"
 
 
+def fwi_plan_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Done rows that are cells of the ``ld-dim-fwi`` plan, whichever suite ran them.
+
+    RED-DiffEq and TV on these instances were run by the red-diffeq suite with the same parameters
+    and seeds; a cell id names all of that, so their rows are these cells.
+    """
+    from invbench.harness.cells import plan_cells
+    from invbench.harness.suites import get_suite
+
+    ids = {c.cell_id for c in plan_cells(get_suite("ld-dim-fwi"))}
+    return rows[(rows["status"] == "done") & rows["cell_id"].isin(ids)]
+
+
 def fwi_table(
     rows: pd.DataFrame,
     families: Sequence[str] = ("FlatVel-A", "CurveVel-A", "CurveFault-A"),
-    methods: Sequence[str] = ("ld-dim", "vae", "red-diffeq", "tv"),
+    methods: Sequence[str] = ("ld-dim", "vae", "red-diffeq", "tv", "initial"),
 ) -> str:
-    """Markdown: mean MAE (m/s) and SSIM per OpenFWI family and method, over the shared instances."""
-    done = _first_repetition(study_rows(rows))
+    """Markdown: mean MAE and SSIM (OpenFWI's normalised units) per family and method on shared instances.
+
+    ``initial`` (the smoothed start every method gets) is taken from any suite's rows on the same
+    instances.
+    """
+    done = _first_repetition(fwi_plan_rows(rows))
+    start = rows[(rows["status"] == "done") & (rows["solver"] == "initial")]
+    done = pd.concat([done, _first_repetition(start)], ignore_index=True)
     header = "| method | " + " | ".join(f"{f} MAE | {f} SSIM" for f in families) + " |"
     out = [header, "|---|" + "---|---|" * len(families)]
     any_row = False
@@ -146,8 +165,8 @@ def fwi_table(
             if sel.empty:
                 cells += ["–", "–"]
                 continue
-            any_row = True
-            cells += [f"{sel['metric_mae'].mean():.1f}", f"{sel['metric_ssim'].mean():.3f}"]
+            any_row = any_row or m != "initial"
+            cells += [f"{sel['metric_mae'].mean():.3f}", f"{sel['metric_ssim'].mean():.3f}"]
         out.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n" if any_row else "No finished FWI rows of the LD-DIM study.\n"
 

@@ -63,17 +63,26 @@ def test_init_table_spreads_over_seeds_and_needs_repetitions():
     assert "No repeated-seed rows" in tables.init_table(rows[rows["solver"] == "pinn"])
 
 
-def test_fwi_table_and_figure(tmp_path):
+def test_fwi_table_takes_the_plans_cells_from_any_suite_and_figure(tmp_path):
+    from invbench.harness.cells import plan_cells
+    from invbench.harness.suites import get_suite
+
+    plan = {(c.task, c.index, c.solver): c.cell_id for c in plan_cells(get_suite("ld-dim-fwi"))}
+    task = "invbench/FWI-FlatVel-A-v0"
     rows = pd.DataFrame(
         [
-            _row("FWI-FlatVel-A", 0, "ld-dim", 100.0, suite="ld-dim-fwi"),
-            _row("FWI-FlatVel-A", 0, "tv", 80.0, suite="ld-dim-fwi"),
-            _row("Darcy-GRF", 0, "ld-dim", 0.2),
-            _row("Darcy-GRF-S256", 0, "ld-dim", 0.1),
+            _row("FWI-FlatVel-A", 0, "ld-dim", 0.1, suite="ld-dim-fwi")
+            | {"cell_id": plan[task, 0, "ld-dim"]},
+            _row("FWI-FlatVel-A", 0, "tv", 0.08, suite="red-diffeq") | {"cell_id": plan[task, 0, "tv"]},
+            _row("FWI-FlatVel-A", 0, "tv", 0.01, suite="red-diffeq") | {"cell_id": "other-params"},
+            _row("FWI-FlatVel-A", 0, "initial", 0.2, suite="red-diffeq") | {"cell_id": "start"},
+            _row("Darcy-GRF", 0, "ld-dim", 0.2) | {"cell_id": "d"},
+            _row("Darcy-GRF-S256", 0, "ld-dim", 0.1) | {"cell_id": "e"},
         ]
     )
     text = tables.fwi_table(rows)
-    assert "| ld-dim | 100.0 | -99.000 |" in text and "| tv | 80.0 |" in text
+    assert "| ld-dim | 0.100 | 0.900 |" in text and "| tv | 0.080 | 0.920 |" in text
+    assert "| initial | 0.200 |" in text and "0.010" not in text
     tables.sensors_figure(rows, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 5_000
 
