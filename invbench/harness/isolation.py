@@ -21,6 +21,7 @@ public instance (answered with ``("instance", dict)``), ``("report", SolveReport
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -29,6 +30,8 @@ import signal
 import sys
 import time
 import traceback
+import types
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,16 @@ from invbench.harness.solver_side import InstanceSource, ProgressSink, SolveRepo
 
 SETUP_LIMIT_S = 900.0
 """Seconds a solver may spend before ``solve`` starts (loading, ``setup``) before it is killed."""
+
+PRELOAD: tuple[str, ...] = (
+    "invbench.harness.isolation",
+    "invbench.harness.solver_side",
+    "invbench.tasks.fwi.env",
+    "invbench.tasks.darcy.env",
+    "invbench.physics.wave.propagator",
+    "deepwave",  # imported lazily by the propagator; a second of every FWI cell otherwise
+)
+"""Modules the forkserver imports once, so that a worker starts without importing them again."""
 
 _context: Any = None
 
@@ -56,7 +69,7 @@ def _mp_context() -> Any:
     if _context is None:
         if "forkserver" in multiprocessing.get_all_start_methods():
             _context = multiprocessing.get_context("forkserver")
-            _context.set_forkserver_preload(["invbench.harness.isolation", "invbench.harness.solver_side"])
+            _context.set_forkserver_preload(list(PRELOAD))
         else:
             _context = multiprocessing.get_context("spawn")
     return _context
@@ -130,6 +143,22 @@ def _worker_main(
     os._exit(0)
 
 
+@contextlib.contextmanager
+def _without_main_module() -> Iterator[None]:
+    """Start a worker without re-running the program's ``__main__`` in it.
+
+    multiprocessing re-imports the parent's main module in every child it starts (for ``invbench``,
+    the whole CLI); the worker needs none of it, only the importable target function. A placeholder
+    ``__main__`` while the process starts leaves nothing to re-import.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _worker_environ() -> dict[str, str]:
     """The harness's environment without the hidden tier's salt (a solver must not draw hidden maps)."""
     return {k: v for k, v in os.environ.items() if k != SALT_ENV}
@@ -193,7 +222,8 @@ def solve_isolated(
     grace = kill_grace(cell.timeout) if grace is None else float(grace)
     events: list[dict[str, Any]] = []
     loaded: dict[str, Any] = {}
-    proc.start()
+    with _without_main_module():
+        proc.start()
     child.close()
     deadline = time.monotonic() + setup_limit
     phase = "setup"
