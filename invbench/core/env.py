@@ -90,22 +90,7 @@ def _counted_on_solver_side(simulate: Any) -> Any:
     def counted(self: InverseProblemEnv, m: torch.Tensor) -> torch.Tensor:
         if self._served is None or self._in_operator:
             return simulate(self, m)
-        b = int(m.shape[0])
-        needs_adjoint = torch.is_grad_enabled() and m.requires_grad
-        self.counter.reserve(b * (2 if needs_adjoint else 1) + self._pending_adjoint)
-        if needs_adjoint:
-            m = _AdjointProbe.apply(m, self)
-            self._pending_adjoint += b
-        self._in_operator = True
-        try:
-            with Stopwatch(self.counter):
-                pred = simulate(self, m)
-        finally:
-            self._in_operator = False
-        self.counter.forward += b
-        if needs_adjoint:
-            pred.register_hook(self._adjoint_started)
-        return pred
+        return self._counted_solve(simulate, m)
 
     counted.__doc__ = simulate.__doc__
     counted.__name__ = simulate.__name__
@@ -324,23 +309,32 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         unbatched = tuple(m.shape) == tuple(self.field_shape)
         mb = m.unsqueeze(0) if unbatched else m
         self._validate_field(mb)
-        b = mb.shape[0]
-        needs_adjoint = torch.is_grad_enabled() and mb.requires_grad
+        pred = self._counted_solve(type(self)._simulate, mb.to(self.device, torch.float32))
+        return pred[0] if unbatched else pred
+
+    def _counted_solve(self, simulate: Any, m: torch.Tensor) -> torch.Tensor:
+        """Run ``simulate(self, m)``, paying one forward solve per field.
+
+        The call runs with ``_in_operator`` set, so the solver-side wrapper of ``_simulate`` does
+        not count it a second time. When ``m`` requires grad, the adjoint is reserved now (so a
+        budget is never overrun) and counted when the backward pass reaches the field.
+        """
+        b = int(m.shape[0])
+        needs_adjoint = torch.is_grad_enabled() and m.requires_grad
         self.counter.reserve(b * (2 if needs_adjoint else 1) + self._pending_adjoint)
-        mb = mb.to(self.device, torch.float32)
         if needs_adjoint:
-            mb = _AdjointProbe.apply(mb, self)
+            m = _AdjointProbe.apply(m, self)
             self._pending_adjoint += b
         self._in_operator = True
         try:
             with Stopwatch(self.counter):
-                pred = self._simulate(mb)
+                pred = simulate(self, m)
         finally:
             self._in_operator = False
         self.counter.forward += b
         if needs_adjoint:
             pred.register_hook(self._adjoint_started)
-        return pred[0] if unbatched else pred
+        return pred
 
     def data_misfit(self, m: torch.Tensor) -> torch.Tensor:
         """Relative data misfit of field(s) ``m`` (counted; differentiable); one value per instance."""
