@@ -131,3 +131,77 @@ def bench(
     console.print(
         f"{len(planned)} cells in {time.perf_counter() - t0:.1f} s; results in {out}/results.parquet"
     )
+
+
+@app.command()
+def verify(
+    solver: Annotated[str, typer.Option(help="The solver to verify: a name, entry point or module:Class.")],
+    suite: Annotated[
+        str, typer.Option(help=f"Suite whose tasks and instance counts are run: {', '.join(SUITES)}.")
+    ] = "standard",
+    tasks_: Annotated[
+        list[str] | None,
+        typer.Option("--tasks", help="Task ids replacing the suite's (repeat or comma-separate)."),
+    ] = None,
+    instances: Annotated[int | None, typer.Option(help="Instances per task (default: the suite's).")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Solver parameter [SOLVER.]KEY=VALUE.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: results/verify-SOLVER).")] = None,
+    executor: Annotated[str, typer.Option(help="local (this process) or dask.")] = "local",
+    workers: Annotated[int, typer.Option(help="Worker processes of the dask LocalCluster.")] = 2,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Skip cells already finished in --out.")] = False,
+) -> None:
+    """Maintainers: rerun a solver on the hidden split, in isolated workers, into signed rows.
+
+    Needs the hidden tier's salt in $INVBENCH_HIDDEN_SALT. Every row is marked verified and signed
+    (see invbench/harness/signing.py); `invbench leaderboard submit` accepts hidden-split rows only
+    with a valid signature.
+    """
+    from invbench.core.device import default_device
+    from invbench.core.seeding import HIDDEN_SPLIT, HiddenSplitError, hidden_salt
+    from invbench.harness.cells import plan_cells
+    from invbench.harness.display import summary_table
+    from invbench.harness.runner import ResultsExistError, run_benchmark
+    from invbench.harness.suites import get_suite
+
+    try:
+        hidden_salt()
+    except HiddenSplitError as e:
+        fail(f"invbench verify is for the maintainers: {e}", e)
+    if device == "auto":
+        device = default_device().type
+    try:
+        cells = plan_cells(
+            get_suite(suite),
+            tasks=split_list(tasks_),
+            solvers=[solver],
+            instances=instances,
+            user_params=solver_param_overrides(param),
+            device=device,
+            split=HIDDEN_SPLIT,
+        )
+    except ValueError as e:
+        fail(str(e), e)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in solver)
+    out = out or Path("results") / f"verify-{safe}"
+    console.print(f"[bold]invbench verify[/] {solver} suite={suite} hidden cells={len(cells)} out={out}")
+    try:
+        results = run_benchmark(
+            cells,
+            out,
+            executor=executor,
+            workers=workers,
+            resume=resume,
+            console=console,
+            options={"suite": suite, "device": device, "verify": True},
+        )
+    except (ResultsExistError, ValueError) as e:
+        fail(str(e), e)
+    planned = {c.cell_id for c in cells}
+    console.print(summary_table(results[results["cell_id"].isin(planned)], title=f"verify {solver}: summary"))
+    console.print(
+        f"signed rows in {out}/results.parquet; publish them with "
+        f"`invbench leaderboard submit {out}/results.parquet` (with the salt set)"
+    )

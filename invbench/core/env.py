@@ -34,6 +34,8 @@ from invbench.core.seeding import HIDDEN_SPLIT, hidden_salt
 
 SPLITS = ("train", "val", "test", "hidden")
 """``hidden``: drawn with the maintainers' secret salt (:func:`~invbench.core.seeding.hidden_salt`)."""
+HIDDEN_INSTANCES = 100
+"""Instances of every task's hidden split."""
 MISFITS = ("l2", "l1")
 
 
@@ -134,7 +136,13 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         self.budget = check_int("budget (PDE solves; one forward + one adjoint at least)", budget, low=2)
         self.report_time = bool(report_time)
         self.misfit_kind = check_choice("misfit", misfit, MISFITS)
-        self.n_instances = {"train": 10**9, "val": 100, "test": 100, "hidden": 100, **(n_instances or {})}
+        self.n_instances = {
+            "train": 10**9,
+            "val": 100,
+            "test": 100,
+            "hidden": HIDDEN_INSTANCES,
+            **(n_instances or {}),
+        }
         for split in ("val", "test"):
             check_int(f"n_{split}", self.n_instances[split], low=1)
         self.device = resolve_device(device)
@@ -390,6 +398,24 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     @abc.abstractmethod
     def _score(self, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         """Model metrics of an estimate against the hidden truth."""
+
+    def rescore(self, estimate: np.ndarray, split: str, index: int) -> dict[str, float]:
+        """The metrics of ``estimate`` on instance ``(split, index)`` that need no observed data.
+
+        What ``leaderboard submit`` recomputes from a stored estimate: every metric of
+        :meth:`finalize` except the data misfit (which needs the observed data and, for FWI, a
+        wave simulation). Needs no episode; harness side only.
+        """
+        self._harness_only("rescore()")
+        if isinstance(estimate, torch.Tensor):
+            estimate = estimate.detach().cpu().numpy()
+        arr = np.ascontiguousarray(np.asarray(estimate, dtype=np.float32))
+        self._validate_field(torch.from_numpy(arr).unsqueeze(0))
+        return self._rescore(arr, self.true_model(split, index))
+
+    def _rescore(self, estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        """:meth:`rescore` given the truth; tasks whose metrics need more than the truth override it."""
+        return self._score(estimate, truth)
 
     def figure_arrays(self, estimate: np.ndarray) -> dict[str, np.ndarray]:
         """Extra arrays for a finished episode's figure (after :meth:`finalize`; not counted)."""

@@ -29,6 +29,29 @@ def _plain(x: Any) -> Any:
     return str(x)
 
 
+SPEC_FIELDS = (
+    "task",
+    "split",
+    "index",
+    "solver",
+    "params",
+    "env_kwargs",
+    "max_iterations",
+    "repetition",
+    "base_seed",
+)
+"""The fields of :attr:`Cell.spec`, in the order they enter the cell id."""
+
+
+def cell_id_of(spec: Mapping[str, Any]) -> str:
+    """The 16-hex-digit id of a cell from its :attr:`Cell.spec` (a row's ``cell_spec``).
+
+    Raises:
+        KeyError: When a field of :data:`SPEC_FIELDS` is missing.
+    """
+    return short_hash("|".join(str(spec[k]) for k in SPEC_FIELDS), 16)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One run of the benchmark: a solver with given parameters on one task instance and seed.
@@ -85,22 +108,24 @@ class Cell:
         return kwargs
 
     @property
+    def spec(self) -> dict[str, Any]:
+        """What determines the cell's id (and nothing else): stored in each row as ``cell_spec``."""
+        return {
+            "task": self.task,
+            "split": self.split,
+            "index": self.index,
+            "solver": self.solver,
+            "params": self.params_json,
+            "env_kwargs": self.env_kwargs_json,
+            "max_iterations": self.max_iterations,
+            "repetition": self.repetition,
+            "base_seed": self.base_seed,
+        }
+
+    @property
     def cell_id(self) -> str:
         """Stable identifier of the cell: what is run, not how long it may take or where."""
-        key = "|".join(
-            [
-                self.task,
-                self.split,
-                str(self.index),
-                self.solver,
-                self.params_json,
-                self.env_kwargs_json,
-                str(self.max_iterations),
-                str(self.repetition),
-                str(self.base_seed),
-            ]
-        )
-        return short_hash(key, 16)
+        return cell_id_of(self.spec)
 
     @property
     def uses_gpu(self) -> bool:
@@ -187,6 +212,7 @@ def plan_cells(
     user_params: Mapping[str, Mapping[str, Any]] | None = None,
     device: str = "auto",
     timeout: float | None = None,
+    split: str | None = None,
 ) -> list[Cell]:
     """Expand a suite (with command-line overrides) into its cells.
 
@@ -202,6 +228,8 @@ def plan_cells(
         user_params: Solver parameters from the command line (see :func:`solver_params`).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         timeout: Per-cell timeout replacing the suite's.
+        split: The split every task draws its instances from, replacing the suite's (``invbench
+            verify`` uses ``"hidden"``).
 
     Returns:
         Cells in task, instance, solver, repetition order.
@@ -219,6 +247,8 @@ def plan_cells(
     else:
         tasksets = [(ts.task, ts.instances) for ts in suite.tasks]
         splits = {ts.task: ts.split for ts in suite.tasks}
+    if split is not None:
+        splits = dict.fromkeys(splits, split)
     solver_specs = list(solvers) if solvers else list(suite.solvers or BUILTIN_SOLVERS)
     check_user_params(solver_specs, user_params or {})
     reps = suite.repetitions if repetitions is None else repetitions

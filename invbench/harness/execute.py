@@ -26,16 +26,20 @@ import numpy as np
 import pandas as pd
 
 from invbench.core.env import Instance
+from invbench.core.seeding import HIDDEN_SPLIT
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.guards import CellTimeout
 from invbench.harness.isolation import solve_isolated
 from invbench.harness.provenance import versions
 from invbench.harness.seeds import short_hash
+from invbench.harness.signing import sign_row
 from invbench.harness.solver_side import ProgressSink, SolveReport, params_of, solve_cell
 from invbench.registry import make, task_options
 
 STATUSES = ("done", "diverged", "failed", "timeout", "skipped")
-SCHEMA_VERSION = 2
+SCORED = ("done", "diverged")
+"""Statuses whose rows carry metrics (and a stored estimate)."""
+SCHEMA_VERSION = 3
 METRIC_PREFIX = "metric_"
 
 
@@ -49,6 +53,8 @@ class CellOutcome:
         example: ``truth``, ``initial`` and ``estimate`` arrays when the cell keeps an example.
         figure: Everything the task's figure draws (``run_cell(..., figure=True)`` of a finished cell).
         weights: The weights records of the solver (:meth:`~invbench.core.solver.Solver.weights`).
+        estimate: The scored estimate in float16 (what ``leaderboard submit`` re-scores); ``None``
+            for a cell that produced none.
     """
 
     row: dict[str, Any]
@@ -56,6 +62,7 @@ class CellOutcome:
     example: dict[str, np.ndarray] = field(default_factory=dict)
     figure: dict[str, np.ndarray] = field(default_factory=dict)
     weights: list[dict[str, Any]] = field(default_factory=list)
+    estimate: np.ndarray | None = None
 
 
 def task_name_version(task: str) -> tuple[str, int]:
@@ -72,6 +79,24 @@ def _options_json(cell: Cell) -> str:
         return cell.env_kwargs_json
 
 
+def as_stored(estimate: Any, low: float, high: float) -> np.ndarray:
+    """An estimate as the results store keeps it, and as it is scored: float16 within ``[low, high]``.
+
+    Scoring exactly what is stored lets ``leaderboard submit`` recompute every metric from the stored
+    estimate (:mod:`invbench.leaderboard.rescore`). float16 rounds a velocity by at most 2 m/s and a
+    log-conductivity by at most 0.004; the bounds are rounded inwards so the rounding never leaves
+    the task's range. Values that are not finite stay so (the task then refuses the estimate).
+    """
+    arr = np.asarray(estimate, dtype=np.float32)
+    lo, hi = np.float16(low), np.float16(high)
+    lo = lo if lo >= low else np.nextafter(lo, np.float16(np.inf))
+    hi = hi if hi <= high else np.nextafter(hi, np.float16(-np.inf))
+    with np.errstate(over="ignore", invalid="ignore"):
+        stored = arr.astype(np.float16)
+    finite = np.isfinite(arr)
+    return np.where(finite, np.clip(stored, lo, hi), stored).astype(np.float16)
+
+
 def base_row(cell: Cell) -> dict[str, Any]:
     """The columns of a row known before the cell runs (defaults for the rest)."""
     name, ver = task_name_version(cell.task)
@@ -79,6 +104,7 @@ def base_row(cell: Cell) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "cell_id": cell.cell_id,
+        "cell_spec": to_json(cell.spec),
         "suite": cell.suite,
         "task": cell.task,
         "task_name": name,
@@ -119,6 +145,8 @@ def base_row(cell: Cell) -> dict[str, Any]:
         "training_wall_time": 0.0,
         "training_devices": "",
         "isolated": True,
+        "verified": False,
+        "signature": "",
         "timestamp": pd.Timestamp.now(tz="UTC"),
     }
 
@@ -156,6 +184,7 @@ def run_cell(
     example: dict[str, np.ndarray] = {}
     arrays: dict[str, np.ndarray] = {}
     report = SolveReport()
+    estimate: np.ndarray | None = None
     if progress is not None:
         progress({"cell_id": cell.cell_id, "label": cell.label, "event": "start"})
 
@@ -183,7 +212,8 @@ def run_cell(
                     "caught the harness's timeout); its estimate is not scored"
                 )
             base = env.unwrapped
-            arr = report.estimate
+            estimate = as_stored(report.estimate, base.field_low, base.field_high)
+            arr = estimate.astype(np.float32)
             metrics = base.finalize(arr)
             row.update({f"{METRIC_PREFIX}{k}": float(v) for k, v in metrics.items()})
             row["status"] = "done"
@@ -220,7 +250,14 @@ def run_cell(
         if env is not None:
             env.close()
         row["timestamp"] = pd.Timestamp.now(tz="UTC")
-    return CellOutcome(row=row, curve=report.curve, example=example, figure=arrays, weights=report.weights)
+    if row["status"] not in SCORED:
+        estimate = None
+    if row["split"] == HIDDEN_SPLIT and row["isolated"]:
+        row["verified"] = True
+        row["signature"] = sign_row(row, estimate)
+    return CellOutcome(
+        row=row, curve=report.curve, example=example, figure=arrays, weights=report.weights, estimate=estimate
+    )
 
 
 def _fill_from_report(row: dict[str, Any], report: SolveReport, cell: Cell) -> None:

@@ -7,6 +7,8 @@ Layout of a results folder::
       cells/<cell_id>.parquet    one results row per finished cell (written last: the commit mark)
       curves/<cell_id>.parquet   that cell's per-iteration curve
       examples/<cell_id>.npz     truth, initial and estimate of a few cells (plain arrays, no pickle)
+      estimates/<cell_id>-<params_hash>.npz   every scored cell's estimate (float16), re-scored by
+                           ``leaderboard submit``
       results.parquet      all rows, consolidated from cells/
       curves.parquet       all curves, consolidated from curves/
 
@@ -63,6 +65,7 @@ class ResultStore:
         self.cells_dir = self.root / "cells"
         self.curves_dir = self.root / "curves"
         self.examples_dir = self.root / "examples"
+        self.estimates_dir = self.root / "estimates"
 
     # ----------------------------------------------------------------- writing
     def write_plan(self, cells: list[Cell], options: dict[str, Any]) -> None:
@@ -72,9 +75,13 @@ class ResultStore:
         atomic_write(self.root / "plan.json", lambda f: f.write(data))
 
     def write(self, outcome: CellOutcome) -> None:
-        """Store one finished cell: example, curve, then its row (which marks it finished)."""
+        """Store one finished cell: estimate, example, curve, then its row (which marks it finished)."""
         row = outcome.row
         cid = row["cell_id"]
+        if outcome.estimate is not None:
+            est = np.ascontiguousarray(outcome.estimate, dtype=np.float16)
+            path = self.estimates_dir / estimate_name(cid, row["params_hash"])
+            atomic_write(path, lambda f: np.savez_compressed(f, estimate=est))
         if outcome.example:
             arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in outcome.example.items()}
             atomic_write(self.examples_dir / f"{cid}.npz", lambda f: np.savez_compressed(f, **arrays))
@@ -117,7 +124,7 @@ class ResultStore:
 
     def consolidate(self) -> pd.DataFrame:
         """Write ``results.parquet``/``curves.parquet`` from the per-cell files; drop stale temporaries."""
-        for folder in (self.root, self.cells_dir, self.curves_dir, self.examples_dir):
+        for folder in (self.root, self.cells_dir, self.curves_dir, self.examples_dir, self.estimates_dir):
             if folder.is_dir():
                 for tmp in folder.glob(".*.tmp"):
                     if not _writer_alive(tmp):
@@ -135,6 +142,11 @@ def _writer_alive(tmp: Path) -> bool:
     """Whether the process that is writing temporary file ``tmp`` (``.NAME.PID.tmp``) still runs."""
     pid = tmp.name.rsplit(".", 2)[-2]
     return pid.isdigit() and int(pid) != os.getpid() and psutil.pid_exists(int(pid))
+
+
+def estimate_name(cell_id: str, params_hash: str) -> str:
+    """File name of a row's stored estimate in a results folder's ``estimates/``."""
+    return f"{cell_id}-{params_hash}.npz"
 
 
 def load_example(path: str | Path) -> dict[str, np.ndarray]:

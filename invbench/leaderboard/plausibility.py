@@ -17,11 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from invbench.core.env import HIDDEN_INSTANCES
+from invbench.core.seeding import HIDDEN_SPLIT
+from invbench.harness.cells import SPEC_FIELDS, cell_id_of
 from invbench.harness.execute import METRIC_PREFIX
+from invbench.harness.seeds import derive_seed
 from invbench.registry import TASKS, task_options
 
-SPLITS = ("val", "test")
-"""Splits a leaderboard row may score (``train`` maps are never scored)."""
+SPLITS = ("val", "test", HIDDEN_SPLIT)
+"""Splits a leaderboard row may score (``train`` maps are never scored; ``hidden`` rows must be
+verified, see :mod:`invbench.harness.signing`)."""
 CELL_ID = re.compile(r"^[0-9a-f]{16}$")
 CLOCK_SKEW = pd.Timedelta(minutes=5)
 """How far in the future a timestamp may lie (clocks of different machines disagree a little)."""
@@ -65,10 +70,72 @@ def check_plausible(df: pd.DataFrame, now: pd.Timestamp | None = None) -> list[s
     bad = ~df["cell_id"].astype(str).str.fullmatch(CELL_ID)
     if bad.any():
         errors.append(f"cell_id is not 16 hexadecimal digits in {rows_named(bad)}")
+    errors += _check_cell_spec(df)
+    errors += _check_verified(df)
     errors += _check_timestamps(df, now or pd.Timestamp.now(tz="UTC"))
     errors += _check_against_task(df)
     errors += _check_metric_ranges(df)
     errors += _check_status_consistency(df)
+    return errors
+
+
+SPEC_COLUMNS = {"task": "task", "split": "split", "index": "instance", "solver": "solver_spec"}
+"""Fields of a row's ``cell_spec`` that the row repeats as columns (spec field -> column)."""
+
+
+def _spec_problem(row: pd.Series) -> str | None:
+    """Why a row's ``cell_spec`` does not agree with the row (``None`` when it does)."""
+    try:
+        spec = json.loads(str(row["cell_spec"]))
+        if not isinstance(spec, dict) or set(spec) != set(SPEC_FIELDS):
+            return "cell_spec does not hold the cell's fields"
+        cid = cell_id_of(spec)
+    except (json.JSONDecodeError, TypeError):
+        return "cell_spec is not JSON"
+    if cid != str(row["cell_id"]):
+        return "cell_id is not the id of its cell_spec"
+    for field, col in SPEC_COLUMNS.items():
+        if col in row.index and str(spec[field]) != str(row[col]):
+            return f"cell_spec's {field} differs from the row's {col}"
+    try:
+        seed = derive_seed(
+            int(spec["base_seed"]),
+            str(spec["task"]),
+            str(spec["split"]),
+            int(spec["index"]),
+            str(row["solver"]),
+            int(spec["repetition"]),
+        )
+    except (TypeError, ValueError):
+        return "cell_spec has a non-integer base_seed, index or repetition"
+    return None if seed == int(row["seed"]) else "seed is not the one derived for its cell"
+
+
+def _check_cell_spec(df: pd.DataFrame) -> list[str]:
+    """Each row's cell id and seed recomputed from what it says was run."""
+    if "cell_spec" not in df.columns:
+        return [
+            "missing column cell_spec (results written before invbench's results schema 3): rerun the cells"
+        ]
+    problems: dict[str, list[Any]] = {}
+    for idx, row in df.iterrows():
+        problem = _spec_problem(row)
+        if problem:
+            problems.setdefault(problem, []).append(idx)
+    return [f"{problem} in rows {rows[:5]}" for problem, rows in problems.items()]
+
+
+def _check_verified(df: pd.DataFrame) -> list[str]:
+    """Hidden-split rows are verified ones, and only they."""
+    verified = df["verified"].fillna(False).astype(bool) if "verified" in df.columns else False
+    hidden = df["split"] == HIDDEN_SPLIT
+    errors = []
+    bad = hidden & ~verified
+    if bad.any():
+        errors.append(f"hidden-split rows must come from `invbench verify` (verified) in {rows_named(bad)}")
+    bad = ~hidden & verified
+    if bad.any():
+        errors.append(f"only hidden-split rows can be verified, not {rows_named(bad)}")
     return errors
 
 
@@ -95,6 +162,7 @@ def _check_against_task(df: pd.DataFrame) -> list[str]:
         if options is None:
             continue  # unknown tasks are reported by the column checks
         sizes = {"val": int(options["n_val"]), "test": int(options["n_test"])}
+        sizes[HIDDEN_SPLIT] = HIDDEN_INSTANCES
         size = grp["split"].map(lambda s, sz=sizes: sz.get(str(s), 0))
         bad = grp["instance"] >= size
         if bad.any():

@@ -8,6 +8,11 @@ when present. A row's curve and example follow the row: they are matched by cell
 ``params_hash``, so a rerun whose defaults resolved differently adds to the leaderboard without
 overwriting the older row's figures (see :mod:`invbench.leaderboard.artifacts`).
 
+Nothing a submission reports is trusted: every scored row's metrics are recomputed from the estimate
+stored beside it (``estimates/``, see :mod:`invbench.leaderboard.rescore`) against the truth the
+leaderboard draws itself, and a hidden-tier row must carry a valid signature of the maintainers'
+harness (:mod:`invbench.harness.signing`).
+
 A published row is never replaced silently: a submitted row newer than the published row of its key
 is refused unless the submitter gives a reason (``--replace REASON``), and the replaced row moves to
 the history. A submitted row older than the published one is ignored, and one identical to it (same
@@ -26,8 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from invbench.core.seeding import SALT_ENV, HiddenSplitError, hidden_salt
+from invbench.harness.signing import signature_valid
 from invbench.harness.store import load_example, order_columns, write_parquet
 from invbench.leaderboard.artifacts import example_name, find_example, migrate_examples
+from invbench.leaderboard.rescore import estimates_of, rescore
 from invbench.leaderboard.validate import KEY, SubmissionError, validate_results
 
 EXAMPLE_ARRAYS = ("truth", "initial", "estimate")
@@ -74,6 +82,34 @@ def read_submission(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def check_estimates(rows: pd.DataFrame, folder: Path, *, source: Path) -> None:
+    """Check the signatures of verified rows and re-score every scored row from its stored estimate.
+
+    Raises:
+        SubmissionError: Naming every row without a readable estimate, with a missing or wrong
+            signature, or whose metrics differ from those recomputed from its estimate.
+    """
+    estimates, errors = estimates_of(rows, folder)
+    verified = rows["verified"].fillna(False).astype(bool) if "verified" in rows.columns else None
+    if verified is not None and verified.any():
+        try:
+            hidden_salt()
+        except HiddenSplitError:
+            errors.append(
+                f"{int(verified.sum())} verified (hidden-tier) rows: only the maintainers, who hold "
+                f"${SALT_ENV}, can check and submit them; they come from `invbench verify`"
+            )
+        else:
+            for idx in rows.index[verified]:
+                if not signature_valid(rows.loc[idx].to_dict(), estimates.get(idx)):
+                    errors.append(f"row {idx}: its signature does not match the row and its estimate")
+    if not errors:
+        errors = rescore(rows, estimates)
+    if errors:
+        shown = errors[:20] + ([f"(and {len(errors) - 20} more)"] if len(errors) > 20 else [])
+        raise SubmissionError(f"{source} failed re-scoring:\n  - " + "\n  - ".join(shown))
+
+
 def row_label(row: pd.Series) -> str:
     """A short human name of a row's key."""
     where = f"{row['task']} {row['split']}#{row['instance']}"
@@ -102,6 +138,7 @@ def submit(
     """
     path, board = Path(path), Path(leaderboard)
     new = read_submission(path)
+    check_estimates(new, path.parent / "estimates", source=path)
     new_curves = _read_curves(path.parent / "curves.parquet", new)
     examples = _submitted_examples(path.parent / "examples", new)
     old = _read_optional(board / "results.parquet")

@@ -44,7 +44,7 @@ def test_done_row_matches_invbench_run_and_records_everything():
     assert row["device_type"] == "cpu" and row["torch_version"] and row["invbench_version"]
     assert row["checkpoint_hashes"] == "{}" and row["weights"] == "[]" and row["amortized"] is False
     assert (row["training_steps"], row["training_wall_time"], row["training_devices"]) == (0, 0.0, "")
-    assert json.loads(row["task_options"])["budget"] == 100 and row["schema_version"] == 2
+    assert json.loads(row["task_options"])["budget"] == 100 and row["schema_version"] == 3
     assert [p["pde_solves"] for p in out.curve] == [2, 4, 6]
     assert set(out.example) == {"truth", "initial", "estimate"}
 
