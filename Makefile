@@ -1,4 +1,4 @@
-# invbench: `make demo` sets everything up and runs an inversion; `make test` sets up and runs the tests.
+# invbench: `make demo` sets everything up and runs a small benchmark with its page; `make test` sets up and runs the tests.
 PYTHON ?= python3
 VENV ?= .venv
 CONSTRAINTS ?= constraints-cpu.txt
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 setup: $(STAMP)
 
 demo: setup
-	$(VENV)/bin/invbench run
+	$(VENV)/bin/invbench demo
 
 test: setup browser
 	$(PY) -m pytest -q

@@ -1,11 +1,11 @@
 """The ``invbench`` command line: tasks, runs, benchmarks, the leaderboard, training and reporting priors.
 
 Each module adds its commands to the one Typer :data:`app`: :mod:`.run` (``tasks``, ``run``),
-:mod:`.bench`, :mod:`.leaderboard`, :mod:`.priors` (``train-prior``, ``prior-report``),
-:mod:`.train` (``train``: field autoencoders and latent diffusion models).
+:mod:`.bench` (``bench``, ``verify``), :mod:`.demo`, :mod:`.leaderboard`, :mod:`.priors`
+(``train-prior``, ``prior-report``), :mod:`.train` (``train``: field autoencoders, latent diffusion).
 """
 
-from invbench.cli import bench, leaderboard, priors, run, train  # noqa: F401  (register the commands)
+from invbench.cli import bench, demo, leaderboard, priors, run, train  # noqa: F401  (register the commands)
 from invbench.cli.app import app
 
 __all__ = ["app", "main"]

@@ -249,7 +249,12 @@ def plan_cells(
         splits = {ts.task: ts.split for ts in suite.tasks}
     if split is not None:
         splits = dict.fromkeys(splits, split)
-    solver_specs = list(solvers) if solvers else list(suite.solvers or BUILTIN_SOLVERS)
+    own = {ts.task: ts.solvers for ts in suite.tasks if ts.solvers}
+    default_specs = list(suite.solvers or BUILTIN_SOLVERS)
+    specs_for = {
+        task: list(solvers) if solvers else list(own.get(task) or default_specs) for task, _ in tasksets
+    }
+    solver_specs = list(dict.fromkeys(spec for specs in specs_for.values() for spec in specs))
     check_user_params(solver_specs, user_params or {})
     reps = suite.repetitions if repetitions is None else repetitions
     if reps < 1 or (instances is not None and instances < 1):
@@ -271,7 +276,7 @@ def plan_cells(
     for task, count in tasksets:
         last = first_instance + (count if instances is None else instances)
         for index in range(first_instance, last):
-            for spec in solver_specs:
+            for spec in specs_for[task]:
                 for rep in range(reps):
                     cells.append(
                         Cell(

@@ -10,6 +10,10 @@ This is the one place where suites are declared; read it to know exactly what a 
 * ``standard``: every FWI family with 10 test instances and both Darcy tasks with 20, every
   built-in solver at its default parameters and the task's full PDE-solve budget. Meant for a GPU
   or a cluster (``--executor dask``).
+* ``demo``: what ``invbench demo`` (and ``make demo``) runs: the initial model, TV and RED-DiffEq
+  on FlatVel-A test #0 (OpenFWI geometry), and the initial model, Tikhonov, RED-DiffEq and LD-DIM
+  on Darcy-Bimaterial test #0, all at their full budgets (each task set names its solvers). TV
+  minimises the mean L1 data loss as in the ``red-diffeq`` suite, so its cell is that suite's cell.
 * ``red-diffeq``: the evidence for RED-DiffEq's claims (Shan et al. 2025): the four families of its
   OpenFWI experiments, clean and degraded (:data:`invbench.registry.ROBUSTNESS_VARIANTS`: Gaussian
   noise at three levels, missing traces), 3 test instances each, RED-DiffEq against diffusion-FWI,
@@ -44,11 +48,13 @@ class TaskSet:
         task: Full task id.
         instances: Number of instances, indices ``0 .. instances - 1`` of the split.
         split: Instance split (benchmarks score the ``test`` split).
+        solvers: Solver specs run on this task, replacing the suite's (``None``: the suite's).
     """
 
     task: str
     instances: int
     split: str = "test"
+    solvers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,21 @@ SUITES: dict[str, Suite] = {
         solvers=("ld-dim", "vae", "pinn"),
         repetitions=5,
         examples=0,
+    ),
+    "demo": Suite(
+        name="demo",
+        description="What invbench demo runs: the initial model, a classical baseline, RED-DiffEq (and "
+        "LD-DIM on Darcy) on one OpenFWI-geometry FWI instance and one Darcy instance, full budgets.",
+        tasks=(
+            TaskSet(f"{NAMESPACE}/FWI-FlatVel-A-v0", instances=1, solvers=("initial", "tv", "red-diffeq")),
+            TaskSet(
+                f"{NAMESPACE}/Darcy-Bimaterial-v0",
+                instances=1,
+                solvers=("initial", "tikhonov", "red-diffeq", "ld-dim"),
+            ),
+        ),
+        solver_params={"tv": {"data_loss": "mean_l1"}},
+        examples=1,
     ),
     "ld-dim-fwi": Suite(
         name="ld-dim-fwi",
