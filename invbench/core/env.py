@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -97,6 +98,19 @@ def _counted_on_solver_side(simulate: Any) -> Any:
     counted.__doc__ = simulate.__doc__
     counted.__name__ = simulate.__name__
     return counted
+
+
+def _operator_only(simulate_batch: Any) -> Any:
+    """Wrap a subclass's ``_simulate_batch`` so that a solver cannot call it outside the count."""
+
+    def guarded(self: InverseProblemEnv, m: torch.Tensor, peers: Sequence[InverseProblemEnv]) -> torch.Tensor:
+        if self._served is not None and not self._in_operator:
+            self._harness_only("_simulate_batch() (an uncounted solve; use operator())")
+        return simulate_batch(self, m, peers)
+
+    guarded.__doc__ = simulate_batch.__doc__
+    guarded.__name__ = simulate_batch.__name__
+    return guarded
 
 
 class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
@@ -207,6 +221,8 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         super().__init_subclass__(**kwargs)
         if "_simulate" in cls.__dict__:
             cls._simulate = _counted_on_solver_side(cls.__dict__["_simulate"])  # type: ignore[method-assign]
+        if "_simulate_batch" in cls.__dict__:
+            cls._simulate_batch = _operator_only(cls.__dict__["_simulate_batch"])  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ subclass hooks
     @abc.abstractmethod
@@ -216,6 +232,15 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     @abc.abstractmethod
     def _simulate(self, m: torch.Tensor) -> torch.Tensor:
         """Differentiable forward model: ``(B, *field_shape)`` -> ``(B, *data_shape)``."""
+
+    def _simulate_batch(self, m: torch.Tensor, peers: Sequence[InverseProblemEnv]) -> torch.Tensor:
+        """Row j of ``m`` simulated for environment ``peers[j]`` (of this task), in one call.
+
+        What :class:`~invbench.core.vector.InverseProblemVectorEnv` calls. The default suits tasks
+        whose forward model is the same for every instance (FWI: one acquisition); tasks whose
+        observation operator depends on the instance (Darcy's sensor layout) override it.
+        """
+        return self._simulate(m)
 
     def transform_data(self, d: torch.Tensor) -> torch.Tensor:
         """Processing the task applies to predicted data before the misfit (e.g. a low-cut filter).

@@ -192,6 +192,11 @@ class DarcyEnv(InverseProblemEnv):
         u = darcy_solve(m[:, 0], self.problem)
         return u.reshape(u.shape[0], -1)[:, self._cells_t]
 
+    def _simulate_batch(self, m: torch.Tensor, peers: Sequence[InverseProblemEnv]) -> torch.Tensor:
+        # One batched solve of the full head fields; each instance reads its own sensors.
+        u = darcy_solve(m[:, 0], self.problem).reshape(m.shape[0], -1)
+        return torch.stack([u[j, peer._cells_t] for j, peer in enumerate(peers)])  # type: ignore[attr-defined]
+
     # ------------------------------------------------------------------ instances
     def true_model(self, split: str, index: int) -> np.ndarray:
         """The hidden true field of an instance, ``(1, n, n)`` log k (for the harness, not solvers)."""
