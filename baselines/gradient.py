@@ -17,6 +17,7 @@ tasks (Darcy) the same optimiser runs on the task's normalised field
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -24,9 +25,16 @@ import numpy as np
 import torch
 
 from invbench.core.data_loss import check_data_loss, data_terms
-from invbench.core.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Reference, Solver
 
 Penalty = Callable[[torch.Tensor], torch.Tensor]
+
+RED_DIFFEQ = Reference(
+    'S. Shan, M. Zhu, Y. Lin, L. Lu, "RED-DiffEq: Regularization by denoising diffusion models for solving '
+    'inverse PDE problems with application to full waveform inversion", arXiv:2509.21659 (2025)',
+    "https://arxiv.org/abs/2509.21659",
+)
+"""RED-DiffEq's paper; its released baselines (plain, Tikhonov and TV FWI) set the baselines' defaults."""
 
 
 def adam_inversion(
@@ -106,6 +114,20 @@ class AdamFWI(Solver):
     """Unregularised gradient inversion with Adam and cosine learning-rate annealing."""
 
     name: ClassVar[str] = "adam"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            'A. Tarantola, "Inversion of seismic reflection data in the acoustic approximation", '
+            "Geophysics 49(8), 1259-1266 (1984)",
+            "https://doi.org/10.1190/1.1441754",
+            "FWI as misfit minimisation by gradients",
+        ),
+        Reference(
+            'D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR (2015)',
+            "https://arxiv.org/abs/1412.6980",
+            "the optimiser",
+        ),
+        replace(RED_DIFFEQ, note="defaults: its plain-FWI baseline"),
+    )
     defaults: ClassVar[dict[str, Any]] = {"lr": 0.03, "iterations": 300, "data_loss": "task"}
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:

@@ -33,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, minimize
 
-from invbench.core.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Reference, Solver
 
 
 class _OutOfBudget(Exception):
@@ -44,6 +44,14 @@ class LBFGS(Solver):
     """Bound-constrained L-BFGS on the data misfit, with line-search evaluations counted."""
 
     name: ClassVar[str] = "lbfgs"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            'R. H. Byrd, P. Lu, J. Nocedal, C. Zhu, "A limited memory algorithm for bound constrained '
+            'optimization", SIAM J. Sci. Comput. 16(5), 1190-1208 (1995)',
+            "https://doi.org/10.1137/0916069",
+            "L-BFGS-B, as scipy implements it",
+        ),
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "iterations": 300,
         "memory": 10,

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from invbench.core.misfit import relative_misfit
-from invbench.core.solver import Progress, ProgressCallback, Solver, task_family
+from invbench.core.solver import Progress, ProgressCallback, Reference, Solver, task_family
 from invbench.physics.wave.filters import highpass, lowpass
 
 
@@ -52,6 +52,13 @@ class Multiscale(Solver):
     """Frequency-continuation FWI: Adam on low-passed data, cut-off raised stage by stage."""
 
     name: ClassVar[str] = "multiscale"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            'C. Bunks, F. M. Saleck, S. Zaleski, G. Chavent, "Multiscale seismic waveform inversion", '
+            "Geophysics 60(5), 1457-1473 (1995)",
+            "https://doi.org/10.1190/1.1443880",
+        ),
+    )
     defaults: ClassVar[dict[str, Any]] = {"cutoffs": [4.0, 8.0, 12.0, 0.0], "lr": 0.03, "iterations": 300}
     families: ClassVar[tuple[str, ...] | None] = ("fwi",)
 

@@ -55,15 +55,16 @@ Defaults (one place per solver, below) and their sources:
 from __future__ import annotations
 
 import abc
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from baselines.gradient import adam_inversion
+from baselines.gradient import RED_DIFFEQ, adam_inversion
 from invbench.core.data_loss import check_data_loss
-from invbench.core.solver import ProgressCallback, Solver
+from invbench.core.solver import ProgressCallback, Reference, Solver
 
 REG_SCALES = ("mean", "relative")
 
@@ -150,6 +151,10 @@ class Tikhonov(_RegularizedAdam):
     """Data misfit + λ · first-order smoothness ``mean(|∇mu|²)``, minimised with Adam."""
 
     name: ClassVar[str] = "tikhonov"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference('A. N. Tikhonov, V. Y. Arsenin, "Solutions of ill-posed problems", Winston (1977)'),
+        replace(RED_DIFFEQ, note="regulariser and defaults: its Tikhonov-FWI baseline"),
+    )
     defaults: ClassVar[dict[str, Any]] = dict(_COMMON_DEFAULTS)
     family_defaults: ClassVar[dict[str, dict[str, Any]]] = {"darcy": _DARCY_TIKHONOV}
 
@@ -162,6 +167,15 @@ class TotalVariation(_RegularizedAdam):
     """Data misfit + λ · smoothed anisotropic total variation, minimised with Adam."""
 
     name: ClassVar[str] = "tv"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            'L. I. Rudin, S. Osher, E. Fatemi, "Nonlinear total variation based noise removal algorithms", '
+            "Physica D 60, 259-268 (1992)",
+            "https://doi.org/10.1016/0167-2789(92)90242-F",
+            "total variation",
+        ),
+        replace(RED_DIFFEQ, note="regulariser and defaults: its TV-FWI baseline"),
+    )
     defaults: ClassVar[dict[str, Any]] = {**_COMMON_DEFAULTS, "eps": 1e-4}
     family_defaults: ClassVar[dict[str, dict[str, Any]]] = {"darcy": _DARCY_TV}
 

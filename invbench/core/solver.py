@@ -69,6 +69,25 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A publication or code release a solver implements or takes its settings from.
+
+    The leaderboard's method cards list a solver's :attr:`Solver.references`, so a visitor can find
+    the method's source without reading the module.
+
+    Attributes:
+        citation: Authors, title, venue and year, as one line.
+        url: A link (arXiv, DOI, repository) where one exists.
+        note: What the solver takes from it (``"the optimiser"``, ``"defaults"``, ...); empty when it
+            implements the publication's method.
+    """
+
+    citation: str
+    url: str | None = None
+    note: str = ""
+
+
 def task_family(env: gym.Env) -> str:
     """The task family of an environment: ``"fwi"``, ``"darcy"``, ...
 
@@ -109,6 +128,8 @@ class Solver(abc.ABC):
     amortized: ClassVar[bool] = False
     """Trained offline, so that inference needs no or few PDE solves (its training cost is then
     part of its cost: see :meth:`training_cost`)."""
+    references: ClassVar[tuple[Reference, ...]] = ()
+    """The papers (and code releases) the method comes from, for its leaderboard card."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from invbench.harness.execute import METRIC_PREFIX
 from invbench.leaderboard.labels import is_reduced, variant_label
+from invbench.leaderboard.tiers import verified
 
 HIGHER_IS_BETTER = frozenset({"ssim", "psnr"})
 RANK_METRICS = {"FWI": "mae", "Darcy": "rel_l2"}
@@ -60,7 +61,8 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     Returns:
         The summary (columns ``rank``, ``solver``, ``params_hash``, ``params``, ``cells``,
         ``scored``, ``instances``, ``status``, ``<metric>_mean``/``_std``, ``pde_solves_*``,
-        ``wall_time_*``, ``reason``) and the task's facts (``metrics``, ``rank_metric``,
+        ``wall_time_*``, ``reason``, ``verified``: every run of the line verified, see
+        :mod:`~.tiers`) and the task's facts (``metrics``, ``rank_metric``,
         ``budget``, ``devices``, ``instances``).
     """
     task = str(rows["task"].iloc[0])
@@ -88,6 +90,8 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "instances": int(scored["instance"].nunique()),
             "status": ", ".join(f"{s} {n}" for s, n in grp["status"].value_counts().sort_index().items()),
             "reason": "; ".join(sorted(set(grp.loc[grp["status"] != "done", "reason"].astype(str)) - {""})),
+            # a line is verified only when every run of it is: one unverified run could carry the score
+            "verified": bool(len(ran)) and bool(verified(ran).all()),
         }
         for m in metrics:
             line[f"{m}_mean"], line[f"{m}_std"] = _stats(per_inst[f"{METRIC_PREFIX}{m}"])

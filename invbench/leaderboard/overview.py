@@ -89,7 +89,7 @@ def overview(summaries: Iterable[tuple[str, pd.DataFrame]], results: pd.DataFram
                 run_on.setdefault(label, set()).add(task)
             if pd.notna(line["rank"]):
                 ranks.setdefault(label, {g: [] for g in GROUPS})[group].append(float(line["rank"]))
-    kinds = _kinds(results)
+    kinds = solver_kinds(results)
     lines = []
     for label in sorted(run_on):
         per_group = ranks.get(label, {g: [] for g in GROUPS})
@@ -118,7 +118,7 @@ def overview(summaries: Iterable[tuple[str, pd.DataFrame]], results: pd.DataFram
     )
 
 
-def _kinds(results: pd.DataFrame) -> dict[str, str]:
+def solver_kinds(results: pd.DataFrame) -> dict[str, str]:
     """Each solver's kind; it uses weights when any of its rows records some (older rows may not)."""
     kinds = {}
     for solver, rows in results.groupby("solver"):

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from invbench.core.data_loss import data_terms
-from invbench.core.solver import Progress, ProgressCallback
+from invbench.core.solver import Progress, ProgressCallback, Reference
 from invbench.nn.diffusion.prior_solver import PriorSolver, solver_generator
 
 
@@ -64,6 +64,14 @@ class DiffusionFWI(PriorSolver):
     """Reverse diffusion from the noised initial model with FWI (Adam, L1) updates at every step."""
 
     name: ClassVar[str] = "diffusion-fwi"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            'F. Wang, X. Huang, T. Alkhalifah, "A prior regularized full waveform inversion using '
+            'generative diffusion models", IEEE Trans. Geosci. Remote Sens. 61, 4509011 (2023); '
+            "arXiv:2306.12776",
+            "https://arxiv.org/abs/2306.12776",
+        ),
+    )
     families: ClassVar[tuple[str, ...] | None] = ("fwi",)
     defaults: ClassVar[dict[str, Any]] = {
         "prior": "auto",

@@ -18,9 +18,16 @@ import numpy as np
 import torch
 
 from invbench.core.data_loss import DATA_LOSSES, check_data_loss, data_terms
-from invbench.core.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Reference, Solver
 from invbench.nn.diffusion.prior_solver import solver_generator
 from solvers.ld_dim.weights import resolve_weights_spec, weights_skip_reason
+
+LD_DIM = Reference(
+    'Z. Lin, Q. He, "Differentiable inverse modeling with physics-constrained latent diffusion for '
+    'heterogeneous subsurface parameter fields", arXiv:2512.22421 (2025)',
+    "https://arxiv.org/abs/2512.22421",
+)
+"""LD-DIM's paper: the source of ``ld-dim`` and of the physics-embedded VAE it compares with."""
 
 
 class LatentSolver(Solver):

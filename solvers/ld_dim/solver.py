@@ -24,7 +24,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from solvers.ld_dim.latent_solver import LatentSolver
+from invbench.core.solver import Reference
+from solvers.ld_dim.latent_solver import LD_DIM, LatentSolver
 
 MODES = ("noise", "red")
 
@@ -33,6 +34,7 @@ class LDDIM(LatentSolver):
     """LD-DIM: Adam on DDIM noise (``noise``) or on the latent with a diffusion regulariser (``red``)."""
 
     name: ClassVar[str] = "ld-dim"
+    references: ClassVar[tuple[Reference, ...]] = (LD_DIM,)
     model: ClassVar[str] = "ldm"
     defaults: ClassVar[dict[str, Any]] = {
         "weights": "auto",

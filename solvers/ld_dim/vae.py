@@ -11,17 +11,20 @@ invbench's (Adam, lr and ``lam`` chosen on the ``val`` split: docs/studies/ld_di
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
 
-from solvers.ld_dim.latent_solver import LatentSolver
+from invbench.core.solver import Reference
+from solvers.ld_dim.latent_solver import LD_DIM, LatentSolver
 
 
 class PhysicsVAE(LatentSolver):
     """Adam on the scaled VAE latent: data misfit + ``lam`` * Gaussian latent penalty."""
 
     name: ClassVar[str] = "vae"
+    references: ClassVar[tuple[Reference, ...]] = (replace(LD_DIM, note="its physics-embedded VAE baseline"),)
     model: ClassVar[str] = "vae"
     defaults: ClassVar[dict[str, Any]] = {
         "weights": "auto",

@@ -36,6 +36,7 @@ scored through the task like every solver's, so the row's data misfit is that of
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -43,8 +44,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from invbench.core.solver import Progress, ProgressCallback, Solver
+from invbench.core.solver import Progress, ProgressCallback, Reference, Solver
 from invbench.nn.diffusion.prior_solver import solver_generator
+from solvers.ld_dim.latent_solver import LD_DIM
 
 LBFGS_CHUNK = 20
 """L-BFGS iterations between two progress reports (the optimiser keeps its history across chunks)."""
@@ -120,6 +122,15 @@ class PINN(Solver):
     """Per-instance PINN for Darcy log k: Adam warm start, then L-BFGS (see the module docstring)."""
 
     name: ClassVar[str] = "pinn"
+    references: ClassVar[tuple[Reference, ...]] = (
+        Reference(
+            "A. M. Tartakovsky, C. Ortiz Marrero, P. Perdikaris, G. D. Tartakovsky, D. Barajas-Solano, "
+            '"Physics-informed deep neural networks for learning parameters and constitutive relationships '
+            'in subsurface flow problems", Water Resources Research 56 (2020); arXiv:1808.03398',
+            "https://arxiv.org/abs/1808.03398",
+        ),
+        replace(LD_DIM, note="the PINN baseline of LD-DIM"),
+    )
     families: ClassVar[tuple[str, ...] | None] = ("darcy",)
     defaults: ClassVar[dict[str, Any]] = {
         "hidden": 50,

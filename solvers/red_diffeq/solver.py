@@ -49,8 +49,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from baselines.gradient import RED_DIFFEQ
 from invbench.core.data_loss import data_terms
-from invbench.core.solver import Progress, ProgressCallback
+from invbench.core.solver import Progress, ProgressCallback, Reference
 from invbench.nn.diffusion.prior_solver import PriorSolver, solver_generator
 
 T_SCHEDULES = ("random", "descending")
@@ -86,6 +87,14 @@ class REDDiffEq(PriorSolver):
     """RED-DiffEq (Shan et al. 2025): Adam on data misfit + λ · diffusion-denoising regulariser."""
 
     name: ClassVar[str] = "red-diffeq"
+    references: ClassVar[tuple[Reference, ...]] = (
+        RED_DIFFEQ,
+        Reference(
+            "lu-group/red-diffeq (released code)",
+            "https://github.com/lu-group/red-diffeq",
+            "the code it follows",
+        ),
+    )
     allow_wider: ClassVar[bool] = True
     defaults: ClassVar[dict[str, Any]] = {
         "prior": "auto",

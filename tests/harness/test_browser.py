@@ -185,7 +185,79 @@ def test_page_fits_the_window_without_horizontal_scrolling(browser, many_tasks, 
         browser.get(build(many_tasks, tmp_path)["html"].as_uri())
         assert browser.execute_script("return document.body.dataset.ready") == "1"
         assert len(browser.find_elements(By.CSS_SELECTOR, "nav a")) > 20
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#task-cards article.task-card")) > 20
+        assert browser.find_elements(By.CSS_SELECTOR, "#method-cards article.method-card")
         inner = browser.execute_script("return document.documentElement.clientWidth")
         assert browser.execute_script("return document.documentElement.scrollWidth") <= inner
+    finally:
+        browser.set_window_size(1300, 2400)
+
+
+@pytest.fixture(scope="module")
+def cards_board(bench_dir, tmp_path_factory):
+    """bench_dir's FWI-Tiny rows as full-budget FlatVel-A runs (ranked: a headline plot), plus a hidden
+    tier in which lbfgs's rows are verified."""
+    import pandas as pd
+
+    from .test_leaderboard import _full_budget
+
+    rows = _full_budget(pd.read_parquet(bench_dir / "results.parquet"))
+    rows = rows[rows["task_name"] == "FWI-Tiny"].assign(
+        task="invbench/FWI-FlatVel-A-v0", task_name="FWI-FlatVel-A", verified=False
+    )
+    hidden = rows.assign(split="hidden", cell_id=rows["cell_id"] + "h", verified=rows["solver"] == "lbfgs")
+    out = tmp_path_factory.mktemp("cards")
+    pd.concat([rows, hidden], ignore_index=True).to_parquet(out / "results.parquet")
+    return out
+
+
+def test_headline_cards_and_hidden_tier_render(browser, cards_board, tmp_path):
+    browser.get(build(cards_board, tmp_path)["html"].as_uri())
+    assert browser.execute_script("return document.body.dataset.ready") == "1"
+    assert browser.execute_script("return window.__lbErrors") == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    ids = [s.get_attribute("id") for s in browser.find_elements(By.CSS_SELECTOR, "main > section")]
+    assert ids[:2] == ["overview", "headline"] and ids[-2:] == ["method-cards", "task-cards"]
+    links = [
+        a.get_attribute("href").rsplit("#", 1)[1] for a in browser.find_elements(By.CSS_SELECTOR, "nav a")
+    ]
+    assert {"headline", "method-cards", "task-cards"} <= set(links)
+    # one point per ranked method, at its mean MAE of the test rows
+    points = browser.find_elements(By.CSS_SELECTOR, "#headline svg.headline-plot .point")
+    assert {p.get_attribute("data-label") for p in points} == {"adam", "lbfgs", "multiscale"}
+    ranked = browser.find_elements(By.CSS_SELECTOR, "section.task table.lb[data-task] tbody tr")
+    assert len(ranked) == 3 + 3  # test table and hidden-tier table
+    cards = browser.find_elements(By.CSS_SELECTOR, "#method-cards article.method-card")
+    assert [c.get_attribute("data-solver") for c in cards] == ["adam", "lbfgs", "multiscale"]
+    paths = [c.find_element(By.CSS_SELECTOR, "code.code-path").text for c in cards]
+    assert paths == ["baselines/gradient.py", "baselines/lbfgs.py", "baselines/multiscale.py"]
+    task_card = browser.find_element(By.CSS_SELECTOR, "#task-cards article.task-card")
+    assert task_card.get_attribute("id") == "taskcard-fwi-flatvel-a-v0" and "600 PDE solves" in task_card.text
+    # the hidden tier: its own table, the verified mark on lbfgs only, one legend line
+    tier = browser.find_element(By.CSS_SELECTOR, ".hidden-tier")
+    marked = tier.find_elements(By.CSS_SELECTOR, "tr:has(.verified)")
+    assert [r.get_attribute("data-solver") for r in marked] == ["lbfgs"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "table:not(.hidden-table) .verified")
+    assert "re-run by the maintainers" in browser.find_element(By.ID, "verified-legend").text
+    shot = tmp_path / "cards.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_cards_and_headline_fit_the_window(browser, cards_board, tmp_path, width):
+    browser.set_window_size(width, 1200)
+    try:
+        browser.get(build(cards_board, tmp_path)["html"].as_uri())
+        assert browser.execute_script("return document.body.dataset.ready") == "1"
+        assert browser.find_elements(By.CSS_SELECTOR, "#headline svg.headline-plot")
+        assert browser.find_elements(By.CSS_SELECTOR, "#method-cards article.method-card")
+        inner = browser.execute_script("return document.documentElement.clientWidth")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= inner
+        # every card stays inside the page (long hashes and citations wrap)
+        right = browser.execute_script(
+            "return Math.max(...[...document.querySelectorAll('article.card')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert right <= inner
     finally:
         browser.set_window_size(1300, 2400)
