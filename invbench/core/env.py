@@ -345,6 +345,14 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         pred = self._counted_solve(type(self)._simulate, mb.to(self.device, torch.float32))
         return pred[0] if unbatched else pred
 
+    def _misfits(self, pred: torch.Tensor) -> torch.Tensor:
+        """Relative data misfit of each row of predicted data ``(B, *data_shape)`` (no solve)."""
+        pred = self.transform_data(pred)
+        inst = self.instance
+        return torch.stack(
+            [relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred]
+        )
+
     def _counted_solve(self, simulate: Any, m: torch.Tensor) -> torch.Tensor:
         """Run ``simulate(self, m)``, paying one forward solve per field.
 
@@ -372,13 +380,7 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
     def data_misfit(self, m: torch.Tensor) -> torch.Tensor:
         """Relative data misfit of field(s) ``m`` (counted; differentiable); one value per instance."""
         pred = self.operator(m)
-        if pred.dim() == len(self.data_shape):
-            pred = pred.unsqueeze(0)
-        pred = self.transform_data(pred)
-        inst = self.instance
-        return torch.stack(
-            [relative_misfit(p, inst.observed, kind=self.misfit_kind, mask=inst.mask) for p in pred]
-        )
+        return self._misfits(pred.unsqueeze(0) if pred.dim() == len(self.data_shape) else pred)
 
     def evaluate(self, model: np.ndarray, *, gradient: bool = True) -> tuple[float, np.ndarray | None]:
         """Misfit (and its gradient w.r.t. the field, physical units) of one field; counted.
@@ -392,11 +394,12 @@ class InverseProblemEnv(gym.Env[dict[str, np.ndarray], np.ndarray], abc.ABC):
         """
         arr = self._validate_action(model)
         m = torch.from_numpy(arr).to(self.device).unsqueeze(0)
+        # The field was validated once above; the solve goes straight to the counted call.
         if not gradient:
             with torch.no_grad():
-                return float(self.data_misfit(m)[0]), None
+                return float(self._misfits(self._counted_solve(type(self)._simulate, m))[0]), None
         m.requires_grad_(True)
-        j = self.data_misfit(m)[0]
+        j = self._misfits(self._counted_solve(type(self)._simulate, m))[0]
         j.backward()
         assert m.grad is not None
         return float(j.detach()), m.grad[0].detach().cpu().numpy().astype(np.float32)

@@ -40,7 +40,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 
 from invbench.core.env import InverseProblemEnv
-from invbench.core.misfit import relative_misfit
 
 
 class _BatchAdjointProbe(torch.autograd.Function):
@@ -194,13 +193,7 @@ class InverseProblemVectorEnv(VectorEnv):
     def misfits(self, pred: torch.Tensor, *, envs: Sequence[int] | None = None) -> torch.Tensor:
         """Each listed sub-environment's relative data misfit of its row of ``pred`` (no solve)."""
         ids = list(range(self.num_envs)) if envs is None else list(envs)
-        first = self.bases[0]
-        pred = first.transform_data(pred)
-        out = []
-        for j, k in enumerate(ids):
-            inst = self.bases[k].instance
-            out.append(relative_misfit(pred[j], inst.observed, kind=first.misfit_kind, mask=inst.mask))
-        return torch.stack(out)
+        return torch.cat([self.bases[k]._misfits(pred[j : j + 1]) for j, k in enumerate(ids)])
 
     def operator(self, m: torch.Tensor, *, envs: Sequence[int] | None = None) -> torch.Tensor:
         """Counted, differentiable forward operator of B instances: ``(B, *field_shape)`` -> data.

@@ -118,6 +118,7 @@ class AcousticPropagator:
         self.pml_width = int(pml_width)
         self.accuracy = int(accuracy)
         self.max_vel = max_vel
+        self._geometry_cache: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -150,6 +151,34 @@ class AcousticPropagator:
             return None  # deepwave's default: one step per sample, or sub-steps when it must
         return min(needed * (1.0 + 1e-9), critical)  # margin: never round up to two sub-steps
 
+    def _geometry(
+        self, b: int, shot_idx: tuple[int, ...], dev: torch.device, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Source and receiver locations and source amplitudes of B models x the shots.
+
+        Built once per (batch size, shots, device, dtype) and reused: an inversion calls the
+        propagator hundreds of times with the same geometry. deepwave only reads them.
+        """
+        key = (b, shot_idx, str(dev), dtype)
+        cached = self._geometry_cache.get(key)
+        if cached is not None:
+            return cached
+        acq = self.acq
+        s, r, nt = len(shot_idx), acq.n_receivers, acq.nt
+        src_x = torch.tensor([acq.src_x[i] for i in shot_idx], device=dev)
+        src_loc = torch.stack([torch.full_like(src_x, acq.src_z), src_x], dim=-1)  # (S, 2)
+        src_loc = src_loc[:, None, :].repeat(b, 1, 1)  # (B*S, 1, 2)
+        rec_x = torch.tensor(acq.rec_x, device=dev)
+        rec_loc = torch.stack([torch.full_like(rec_x, acq.rec_z), rec_x], dim=-1)  # (R, 2)
+        rec_loc = rec_loc[None].expand(b * s, r, 2).contiguous()  # (B*S, R, 2)
+        # Sign: deepwave injects -(v dt)^2 f, OpenFWI +(v dt)^2 w, so f = -w.
+        wavelet = -ricker(acq.freq, acq.dt, nt + 1, dtype=dtype).to(dev)
+        amplitudes = wavelet.expand(b * s, 1, nt + 1)  # (B*S, 1, nt+1)
+        if len(self._geometry_cache) >= 8:  # a few batch sizes at most; never grow without bound
+            self._geometry_cache.clear()
+        self._geometry_cache[key] = (src_loc, rec_loc, amplitudes)
+        return src_loc, rec_loc, amplitudes
+
     def forward(self, v: torch.Tensor, *, shots: Sequence[int] | None = None) -> torch.Tensor:
         """Simulate the seismic data of a batch of velocity models.
 
@@ -174,16 +203,7 @@ class AcousticPropagator:
             models = v.to(dev)[0, 0]  # (nz, nx): deepwave shares one model across all shots
         else:
             models = v.to(dev)[:, 0].repeat_interleave(s, dim=0)  # (B*S, nz, nx), model-major
-        src_x = torch.tensor([acq.src_x[i] for i in shot_idx], device=dev)
-        src_loc = torch.stack([torch.full_like(src_x, acq.src_z), src_x], dim=-1)  # (S, 2)
-        src_loc = src_loc[:, None, :].repeat(b, 1, 1)  # (B*S, 1, 2)
-        rec_x = torch.tensor(acq.rec_x, device=dev)
-        rec_loc = torch.stack([torch.full_like(rec_x, acq.rec_z), rec_x], dim=-1)  # (R, 2)
-        rec_loc = rec_loc[None].expand(b * s, r, 2).contiguous()  # (B*S, R, 2)
-        # Sign: deepwave injects -(v dt)^2 f, OpenFWI +(v dt)^2 w, so f = -w.
-        wavelet = -ricker(acq.freq, acq.dt, nt + 1, dtype=v.dtype).to(dev)
-        amplitudes = wavelet.expand(b * s, 1, nt + 1)  # (B*S, 1, nt+1)
-
+        src_loc, rec_loc, amplitudes = self._geometry(b, tuple(shot_idx), dev, v.dtype)
         v_max = float(v.detach().max())
         max_vel = v_max if self.max_vel is None else max(self.max_vel, v_max)
         out = _deepwave().scalar(
