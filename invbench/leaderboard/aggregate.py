@@ -121,8 +121,30 @@ def summarize_task(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "devices": sorted({str(d) for d in rows["device"] if str(d)}),
         "instances": int(rows["instance"].nunique()),
         "ranked_instances": len(reference),
+        "ranked_set": instance_ranges(reference),
+        "split": "/".join(sorted({str(s) for s in rows["split"]})),
+        "standard_instances": standard_instances(task),
     }
     return summary, facts
+
+
+def instance_ranges(indices: tuple[int, ...]) -> str:
+    """``(0, 1, 2, 5)`` -> ``"#0–#2, #5"``: which instances back a task's ranking."""
+    parts: list[str] = []
+    idx = sorted(int(i) for i in indices)
+    while idx:
+        start = end = idx.pop(0)
+        while idx and idx[0] == end + 1:
+            end = idx.pop(0)
+        parts.append(f"#{start}" if start == end else f"#{start}–#{end}")
+    return ", ".join(parts)
+
+
+def standard_instances(task: str) -> int | None:
+    """Test instances the ``standard`` suite plans for ``task`` (``None`` when it does not run it)."""
+    from invbench.harness.suites import SUITES
+
+    return next((ts.instances for ts in SUITES["standard"].tasks if ts.task == task), None)
 
 
 def _unique_labels(summary: pd.DataFrame) -> pd.DataFrame:

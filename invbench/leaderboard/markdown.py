@@ -115,7 +115,8 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any], *, tier: str | N
         *head,
         f"Budget: {budget} PDE solves per instance · device: {devices} · instances: {facts['instances']} · "
         f"ranked by {key} ({'higher' if key in HIGHER_IS_BETTER else 'lower'} is better) among full-budget "
-        f"runs on the same {facts.get('ranked_instances', 0)} instances; other rows carry a note",
+        f"runs on the same {facts.get('ranked_instances', 0)} instances"
+        f"{_backing(facts)}; other rows carry a note",
         "",
         "| rank | solver | params | scored/cells | "
         + " | ".join(f"{m} {arrow[m]}" for m in metrics)
@@ -167,3 +168,12 @@ def readme(sections: list[str], *, generated: str, n_rows: int, verified: bool =
         *([VERIFIED_LEGEND, ""] if verified else []),
     ]
     return "\n".join(head) + "\n" + "\n".join(sections)
+
+
+def _backing(facts: dict) -> str:
+    """Which instances back the ranking, and how many the ``standard`` suite plans."""
+    if not facts.get("ranked_set"):
+        return ""
+    planned = facts.get("standard_instances")
+    plan = f", of the {planned} the standard suite plans" if planned and facts.get("split") == "test" else ""
+    return f" ({text(facts.get('split', 'test'))} {facts['ranked_set']}{plan})"

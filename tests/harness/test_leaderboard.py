@@ -13,8 +13,10 @@ from invbench.cli import app
 from invbench.core.files import sha256_file
 from invbench.harness.cells import to_json
 from invbench.harness.seeds import derive_seed, short_hash
-from invbench.leaderboard.aggregate import summarize_task
+from invbench.harness.suites import SUITES
+from invbench.leaderboard.aggregate import instance_ranges, summarize_task
 from invbench.leaderboard.build import DATA_MARK, build
+from invbench.leaderboard.markdown import task_markdown
 from invbench.leaderboard.submit import submit
 from invbench.leaderboard.validate import SubmissionError, validate_results
 from invbench.registry import make
@@ -419,3 +421,15 @@ def test_submit_renames_short_named_examples_of_an_older_leaderboard(bench_dir, 
     rows = pd.read_parquet(board / "results.parquet")
     expected = {f"{c}-{h}.npz" for c, h in zip(rows["cell_id"], rows["params_hash"], strict=True)}
     assert names and set(names) <= expected
+
+
+def test_each_ranking_says_which_instances_back_it(suite_dir):
+    assert instance_ranges((5, 0, 2, 1)) == "#0–#2, #5" and instance_ranges(()) == ""
+    rows = pd.read_parquet(suite_dir / "results.parquet")
+    rows = _full_budget(rows[rows["task"] == "invbench/FWI-FlatVel-A-v0"])
+    summary, facts = summarize_task(rows)
+    ranked = sorted(rows["instance"].unique())
+    assert facts["ranked_set"] == instance_ranges(tuple(ranked)) and facts["split"] == "test"
+    planned = next(ts.instances for ts in SUITES["standard"].tasks if ts.task == "invbench/FWI-FlatVel-A-v0")
+    text = task_markdown(summary, facts)
+    assert f"(test {facts['ranked_set']}, of the {planned} the standard suite plans)" in text
