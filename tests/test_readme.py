@@ -17,6 +17,7 @@ def test_readme_python_blocks_run():
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["info"]["pde_solves"] == 0  # the second block starts a new episode
     assert namespace["env"].unwrapped.counter.used == 2
+    assert list(namespace["infos"]["pde_solves"]) == [2] * 4  # the vector env: 2 solves per instance
 
 
 def doc_files() -> list[Path]:
