@@ -23,6 +23,16 @@ _DARCY_ENTRY = "invbench.tasks.darcy.env:DarcyEnv"
 FWI_FAMILIES = FAMILIES
 """The ten OpenFWI velocity families (each is a registered task)."""
 
+FAULT_FAMILIES = ("FlatFault-A", "FlatFault-B", "CurveFault-A", "CurveFault-B")
+"""Families whose generator was rebuilt (version 1, calibrated on real CurveFault-A maps); their FWI
+tasks are at -v1, and the -v0 ids keep the legacy generator."""
+
+FWI_VERSIONS: dict[str, dict[int, int]] = {
+    fam: {0: 0, 1: 1} if fam in FAULT_FAMILIES else {0: 0} for fam in FWI_FAMILIES
+}
+"""Family -> {task version: generator version} of its FWI tasks (clean and robustness variants).
+The last entry is the current task; older ones stay registered so recorded results reproduce."""
+
 ROBUSTNESS_FAMILIES = ("FlatVel-A", "CurveVel-A", "FlatFault-A", "CurveFault-A")
 """The four families of RED-DiffEq's OpenFWI experiments; each gets degraded-data variants."""
 ROBUSTNESS_VARIANTS: dict[str, dict[str, Any]] = {
@@ -35,6 +45,26 @@ ROBUSTNESS_VARIANTS: dict[str, dict[str, Any]] = {
 RMS; ``missing_traces``: receivers removed at random (the same ones for every shot, 14 of 70 = 20 %).
 A variant shares its hidden maps and initial models with the clean task, so results pair up."""
 
+
+def fwi_task_id(family: str, variant: str = "", version: int | None = None) -> str:
+    """The full id of an FWI task: ``invbench/FWI-<family>[-<variant>]-v<version>``.
+
+    Args:
+        family: One of :data:`FWI_FAMILIES`.
+        variant: ``""`` for the clean task, or a key of :data:`ROBUSTNESS_VARIANTS`.
+        version: Task version; ``None`` gives the current one (the last of :data:`FWI_VERSIONS`).
+    """
+    version = max(FWI_VERSIONS[family]) if version is None else version
+    return f"{NAMESPACE}/FWI-{family}{f'-{variant}' if variant else ''}-v{version}"
+
+
+def _fwi_kwargs(family: str, task_version: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Registered settings of one FWI task; the generator version is pinned where there are several."""
+    versions = FWI_VERSIONS[family]
+    pinned = {"family_version": versions[task_version]} if len(versions) > 1 else {}
+    return {"family": family, **pinned, **options}
+
+
 DARCY_FAMILIES = ("GRF", "Bimaterial")
 DARCY_SENSOR_VARIANTS: dict[str, dict[str, Any]] = {"S16": {"sensors": 16}, "S256": {"sensors": 256}}
 """Suffix -> sensor count of the sparse-data settings of LD-DIM's comparison (the plain task has 64).
@@ -42,11 +72,16 @@ A variant shares its hidden fields with the plain task (the same map key), so re
 
 # task id -> (entry point, kwargs). The defaults of the entry point fill in everything not listed.
 TASKS: dict[str, tuple[str, dict[str, Any]]] = {
-    **{f"{NAMESPACE}/FWI-{fam}-v0": (_FWI_ENTRY, {"family": fam}) for fam in FWI_FAMILIES},
     **{
-        f"{NAMESPACE}/FWI-{fam}-{suffix}-v0": (_FWI_ENTRY, {"family": fam, **opts})
+        fwi_task_id(fam, version=v): (_FWI_ENTRY, _fwi_kwargs(fam, v, {}))
+        for fam in FWI_FAMILIES
+        for v in FWI_VERSIONS[fam]
+    },
+    **{
+        fwi_task_id(fam, suffix, v): (_FWI_ENTRY, _fwi_kwargs(fam, v, opts))
         for fam in ROBUSTNESS_FAMILIES
         for suffix, opts in ROBUSTNESS_VARIANTS.items()
+        for v in FWI_VERSIONS[fam]
     },
     f"{NAMESPACE}/FWI-Tiny-v0": (
         _FWI_ENTRY,
@@ -65,6 +100,21 @@ TASKS: dict[str, tuple[str, dict[str, Any]]] = {
         {"family": "GRF", "n": 16, "sensors": 16, "budget": 100, "n_val": 20, "n_test": 20},
     ),
 }
+
+
+SUPERSEDED: dict[str, str] = {
+    fwi_task_id(fam, variant, v): fwi_task_id(fam, variant)
+    for fam in FWI_FAMILIES
+    for variant in ("", *(ROBUSTNESS_VARIANTS if fam in ROBUSTNESS_FAMILIES else ()))
+    for v in FWI_VERSIONS[fam]
+    if v != max(FWI_VERSIONS[fam])
+}
+"""Old task id -> the id that replaces it, for every registered id that is not current.
+
+A superseded id stays registered and reproduces its instances exactly, so results recorded on it
+remain valid; they are results of the old version (e.g. ``FWI-CurveFault-A-v0``: the legacy fault
+generator), not comparable with the new id's. The leaderboard reads this to label them "superseded
+by"; suites run the new ids."""
 
 
 def register_all() -> None:

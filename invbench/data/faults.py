@@ -1,4 +1,7 @@
-"""One fault across a layered map (the FlatFault and CurveFault families).
+"""One fault across a layered map: the legacy generator (version 0) of the FlatFault and CurveFault families.
+
+Kept unchanged so the task ids built on it (``FWI-CurveFault-A-v0`` etc.) draw the same instances;
+version 1 (:mod:`invbench.data.faulted`) is what the families draw now.
 
 The fault is a straight dipping line through ``(z0, x0)``; the block on the side it dips towards
 (the hanging wall) slides vertically by the throw. A cell in the hanging wall shows what lies

@@ -37,6 +37,7 @@ from invbench.registry import (
     NAMESPACE,
     ROBUSTNESS_FAMILIES,
     ROBUSTNESS_VARIANTS,
+    fwi_task_id,
 )
 
 
@@ -135,7 +136,7 @@ SUITES: dict[str, Suite] = {
         name="standard",
         description="All FWI families (10 instances) and both Darcy tasks (20), default budgets.",
         tasks=(
-            *(TaskSet(f"{NAMESPACE}/FWI-{family}-v0", instances=10) for family in FWI_FAMILIES),
+            *(TaskSet(fwi_task_id(family), instances=10) for family in FWI_FAMILIES),
             TaskSet(f"{NAMESPACE}/Darcy-GRF-v0", instances=20),
             TaskSet(f"{NAMESPACE}/Darcy-Bimaterial-v0", instances=20),
         ),
@@ -145,9 +146,9 @@ SUITES: dict[str, Suite] = {
         name="red-diffeq",
         description="RED-DiffEq vs baselines on 4 FWI families, clean, noisy and missing traces (3 inst.).",
         tasks=tuple(
-            TaskSet(f"{NAMESPACE}/FWI-{family}{suffix}-v0", instances=3)
+            TaskSet(fwi_task_id(family, variant), instances=3)
             for family in ROBUSTNESS_FAMILIES
-            for suffix in ("", *(f"-{v}" for v in ROBUSTNESS_VARIANTS))
+            for variant in ("", *ROBUSTNESS_VARIANTS)
         ),
         solvers=("red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"),
         solver_params={name: {"data_loss": "mean_l1"} for name in ("tikhonov", "tv", "adam")},
@@ -191,7 +192,7 @@ SUITES: dict[str, Suite] = {
         name="ld-dim-fwi",
         description="Latent-space FWI: LD-DIM and VAE vs RED-DiffEq and TV on 3 OpenFWI families (3 inst.).",
         tasks=tuple(
-            TaskSet(f"{NAMESPACE}/FWI-{family}-v0", instances=3)
+            TaskSet(fwi_task_id(family), instances=3)
             for family in ("FlatVel-A", "CurveVel-A", "CurveFault-A")
         ),
         solvers=("ld-dim", "vae", "red-diffeq", "tv"),

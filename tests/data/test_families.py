@@ -8,11 +8,22 @@ import numpy as np
 import pytest
 
 from invbench.data import layers
-from invbench.data.families import FAMILIES, FAMILY_INFO, SPECS, canonical_family, generate
+from invbench.data.families import (
+    FAMILIES,
+    FAMILY_INFO,
+    LEGACY_SPECS,
+    NEWEST_VERSION,
+    SPECS,
+    VERSIONS,
+    canonical_family,
+    family_spec,
+    generate,
+)
 from invbench.data.faults import sample_fault_shift
 
 VEL_A = ("FlatVel-A", "CurveVel-A")
 FLAT = ("FlatVel-A", "FlatVel-B")
+FAULT = ("FlatFault-A", "FlatFault-B", "CurveFault-A", "CurveFault-B")
 
 
 @pytest.fixture(scope="module")
@@ -71,26 +82,53 @@ def test_generator_is_advanced() -> None:
     assert not np.array_equal(a, b)
 
 
-# Checksums of generate(family, 4, seed=2024). If one changes, the benchmark instances changed:
-# bump every affected task version (-vN) and update the value here.
+# Checksums of generate(family, 4, seed=2024, version=v). If one changes, the benchmark instances
+# changed: an old version must never change (its task ids promise the same instances); a change of the
+# newest needs a new generator version and a bump of every affected task version (-vN).
 GOLDEN = {
-    "FlatVel-A": "48a96c4df9eeef3c",
-    "FlatVel-B": "3eabff0c88450176",
-    "CurveVel-A": "1ff74e50a8e4856a",
-    "CurveVel-B": "8cbd441d61918dc4",
-    "FlatFault-A": "5934e3a4b3f5213c",
-    "FlatFault-B": "77ee949984f40f5c",
-    "CurveFault-A": "edb3000d1e41d258",
-    "CurveFault-B": "9456091577d3a39a",
-    "Style-A": "13a940b6bc4c3b00",
-    "Style-B": "62cfb6b922803434",
+    ("FlatVel-A", 0): "48a96c4df9eeef3c",
+    ("FlatVel-B", 0): "3eabff0c88450176",
+    ("CurveVel-A", 0): "1ff74e50a8e4856a",
+    ("CurveVel-B", 0): "8cbd441d61918dc4",
+    ("FlatFault-A", 0): "5934e3a4b3f5213c",
+    ("FlatFault-B", 0): "77ee949984f40f5c",
+    ("CurveFault-A", 0): "edb3000d1e41d258",
+    ("CurveFault-B", 0): "9456091577d3a39a",
+    ("FlatFault-A", 1): "4f96e0eaecfea1ad",
+    ("FlatFault-B", 1): "57de9c02e3650ed1",
+    ("CurveFault-A", 1): "4bc457ee3ba04afa",
+    ("CurveFault-B", 1): "f0123ca4e81ce256",
+    ("Style-A", 0): "13a940b6bc4c3b00",
+    ("Style-B", 0): "62cfb6b922803434",
 }
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_golden_checksum(family: str) -> None:
-    digest = hashlib.sha256(generate(family, 4, seed=2024).tobytes()).hexdigest()[:16]
-    assert digest == GOLDEN[family], f"{family} maps changed: bump the task versions"
+def test_every_version_has_a_checksum() -> None:
+    assert set(GOLDEN) == {(f, v) for f in FAMILIES for v in VERSIONS[f]}
+
+
+@pytest.mark.parametrize(("family", "version"), sorted(GOLDEN))
+def test_golden_checksum(family: str, version: int) -> None:
+    digest = hashlib.sha256(generate(family, 4, seed=2024, version=version).tobytes()).hexdigest()[:16]
+    assert digest == GOLDEN[family, version], f"{family} v{version} maps changed: bump the task versions"
+
+
+def test_versions() -> None:
+    for family in FAMILIES:
+        assert VERSIONS[family][-1] == NEWEST_VERSION[family]
+        assert family_spec(family) is SPECS[family] is family_spec(family, NEWEST_VERSION[family])
+    for family in FAULT:
+        assert VERSIONS[family] == (0, 1)
+        assert family_spec(family, 0) is LEGACY_SPECS[family][0]
+        new, old = generate(family, 8, seed=3), generate(family, 8, seed=3, version=0)
+        assert np.array_equal(new, generate(family, 8, seed=3, version=1))
+        assert not np.array_equal(new, old)
+    assert np.array_equal(generate("FlatVel-A", 3, seed=1, version=0), generate("FlatVel-A", 3, seed=1))
+    for bad in (1, -1, True, 0.0):
+        with pytest.raises(ValueError, match="generator versions"):
+            generate("FlatVel-A", 1, seed=0, version=bad)
+    with pytest.raises(ValueError, match="generator versions 0, 1"):
+        generate("CurveFault-A", 1, seed=0, version=2)
 
 
 def test_empty_and_single() -> None:
@@ -133,8 +171,8 @@ def test_version_b_is_harder() -> None:
 
 
 @pytest.mark.parametrize("family", ["FlatFault-A", "FlatFault-B"])
-def test_flat_fault_is_one_dipping_line(family: str) -> None:
-    maps = generate(family, 200, seed=4)[:, 0]
+def test_legacy_flat_fault_is_one_dipping_line(family: str) -> None:
+    maps = generate(family, 200, seed=4, version=0)[:, 0]
     lateral = maps[:, :, 1:] != maps[:, :, :-1]  # (n, nz, nx - 1)
     # A lateral discontinuity in (nearly) every map: flat layers alone have none.
     assert lateral.any(axis=(1, 2)).mean() > 0.98
@@ -147,9 +185,9 @@ def test_flat_fault_is_one_dipping_line(family: str) -> None:
         assert np.abs(dx).max() <= 1 / np.tan(np.deg2rad(35)) + 1  # dip ≥ 35° (pixel rounding)
 
 
-def test_fault_shift_is_one_half_plane() -> None:
+def test_legacy_fault_shift_is_one_half_plane() -> None:
     shape = (70, 70)
-    shift = sample_fault_shift(np.random.default_rng(0), 300, shape, SPECS["FlatFault-A"])
+    shift = sample_fault_shift(np.random.default_rng(0), 300, shape, LEGACY_SPECS["FlatFault-A"][0])
     moved = shift != 0
     assert moved.any(axis=(1, 2)).all()
     for m in moved:
@@ -162,9 +200,9 @@ def test_fault_shift_is_one_half_plane() -> None:
         assert np.array_equal(edge.cumprod(axis=1).sum(axis=1), runs)
 
 
-def test_curve_fault_offsets_layers() -> None:
-    """CurveFault = CurveVel geometry + one fault: rendering the same draws without the fault differs."""
-    spec = SPECS["CurveFault-A"]
+def test_legacy_curve_fault_offsets_layers() -> None:
+    """Legacy CurveFault = CurveVel geometry + one fault: the same draws without the fault differ."""
+    spec = LEGACY_SPECS["CurveFault-A"][0]
     assert spec.layers == SPECS["CurveVel-A"]
     rng = np.random.default_rng(9)
     bounds, n_layers = layers.sample_boundaries(rng, 100, (70, 70), spec.layers)
@@ -175,7 +213,7 @@ def test_curve_fault_offsets_layers() -> None:
     differs = faulted != plain
     assert differs.any(axis=(1, 2)).mean() > 0.98
     assert not (differs & (shift == 0)).any()  # only the hanging wall moves
-    gen = generate("CurveFault-A", 100, seed=9)[:, 0]
+    gen = generate("CurveFault-A", 100, seed=9, version=0)[:, 0]
     assert np.array_equal(gen, faulted)
 
 

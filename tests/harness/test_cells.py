@@ -5,7 +5,7 @@ import pytest
 from invbench.core.solver import BUILTIN_SOLVERS
 from invbench.harness.cells import plan_cells
 from invbench.harness.suites import SUITES, get_suite
-from invbench.registry import FWI_FAMILIES
+from invbench.registry import FWI_FAMILIES, SUPERSEDED, fwi_task_id
 
 
 def test_smoke_suite_is_tiny_tasks_times_every_builtin_solver():
@@ -21,7 +21,7 @@ def test_smoke_suite_is_tiny_tasks_times_every_builtin_solver():
 def test_standard_suite_covers_every_family():
     std = SUITES["standard"]
     counts = {ts.task: ts.instances for ts in std.tasks}
-    assert all(counts[f"invbench/FWI-{f}-v0"] == 10 for f in FWI_FAMILIES)
+    assert all(counts[fwi_task_id(f)] == 10 for f in FWI_FAMILIES)
     assert counts["invbench/Darcy-GRF-v0"] == counts["invbench/Darcy-Bimaterial-v0"] == 20
     assert std.max_iterations is None
 
@@ -32,9 +32,16 @@ def test_red_diffeq_suite_pairs_clean_and_degraded_tasks():
     tasks = {c.task for c in cells}
     assert len(tasks) == 4 * 5 and all(ts.instances == 3 for ts in suite.tasks)
     for fam in ("FlatVel-A", "CurveVel-A", "FlatFault-A", "CurveFault-A"):
-        assert {f"invbench/FWI-{fam}-v0", f"invbench/FWI-{fam}-Noise20-v0"} <= tasks
+        assert {fwi_task_id(fam), fwi_task_id(fam, "Noise20")} <= tasks
+    assert "invbench/FWI-CurveFault-A-Noise20-v1" in tasks and "invbench/FWI-FlatVel-A-v0" in tasks
     assert {c.solver for c in cells} == {"red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"}
     assert len(cells) == 20 * 3 * 5
+
+
+def test_suites_run_no_superseded_task():
+    for suite in SUITES.values():
+        old = [ts.task for ts in suite.tasks if ts.task in SUPERSEDED]
+        assert not old, f"{suite.name} runs superseded tasks {old}"
 
 
 def test_overrides_and_params():

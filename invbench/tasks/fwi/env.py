@@ -76,7 +76,9 @@ class FWIEnv(InverseProblemEnv):
     ``adjoint_solves``, ``pde_solves``, ``budget`` and ``budget_left`` (and times, see below).
 
     ## Arguments
-    family, acquisition (``"openfwi"``, ``"tiny"``, ``"wide"`` or an ``Acquisition`` dict),
+    family, family_version (the family generator's version, ``invbench.data.families.VERSIONS``;
+    ``None``: the newest; task ids pin it where a family has several), acquisition (``"openfwi"``,
+    ``"tiny"``, ``"wide"`` or an ``Acquisition`` dict),
     budget (PDE solves), noise (std relative to the clean data RMS), noise_type (``gaussian`` or
     ``laplace``), missing_traces (receivers removed, same for all shots), lowcut (Hz, 0 = none),
     initial (``smooth``, ``linear``, ``homogeneous``), smooth_sigma, misfit (``l2`` or ``l1``),
@@ -87,6 +89,9 @@ class FWIEnv(InverseProblemEnv):
 
     ## Version History
     * v0: initial release.
+    * v1 (FlatFault-A/B, CurveFault-A/B and their robustness variants): maps from the rebuilt fault
+      generator (``family_version=1``, calibrated on real CurveFault-A maps); the v0 ids keep the
+      legacy generator (``family_version=0``) and reproduce their instances.
     """
 
     plotter = "invbench.tasks.fwi.figure:plot_fwi_result"
@@ -96,6 +101,7 @@ class FWIEnv(InverseProblemEnv):
         self,
         family: str = "FlatVel-A",
         *,
+        family_version: int | None = None,
         acquisition: str | dict[str, Any] | Acquisition = "openfwi",
         budget: int = 600,
         noise: float = 0.0,
@@ -113,10 +119,12 @@ class FWIEnv(InverseProblemEnv):
         report_time: bool = False,
         **unknown: Any,
     ) -> None:
-        from invbench.data.families import FAMILIES
+        from invbench.data.families import FAMILIES, family_spec
 
         reject_unknown(type(self).__name__, unknown, option_names(type(self)))
         self.family = check_choice("family", family, FAMILIES)
+        family_spec(self.family, family_version)  # a version the family does not have raises here
+        self.family_version = None if family_version is None else int(family_version)
         self.acquisition = acquisition_preset(acquisition)
         acq = self.acquisition
         self.options = {
@@ -205,7 +213,8 @@ class FWIEnv(InverseProblemEnv):
         from invbench.data.families import generate
 
         seed = instance_seed(self.map_key, split, index)
-        return generate(self.family, 1, seed, shape=self.acquisition.model_shape)[0]
+        shape = self.acquisition.model_shape
+        return generate(self.family, 1, seed, shape=shape, version=self.family_version)[0]
 
     def clean_data(self, truth: np.ndarray, split: str, index: int) -> np.ndarray:
         """Noise-free observed data ``(shot, time, receiver)``, simulated once and cached on disk."""

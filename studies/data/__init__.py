@@ -1,0 +1,1 @@
+"""Studies of the velocity-map generators against real OpenFWI maps."""
