@@ -8,6 +8,7 @@ single source of the task's settings. Bump ``-vN`` whenever anything that change
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from typing import Any
 
@@ -119,9 +120,13 @@ by"; suites run the new ids."""
 
 def register_all() -> None:
     """Register every invbench task id with Gymnasium (idempotent)."""
+    from invbench.core.vector import InverseProblemVectorEnv
+
     for task_id, (entry, kwargs) in TASKS.items():
         if task_id not in gym.registry:
-            gym.register(id=task_id, entry_point=entry, kwargs=dict(kwargs))
+            # gymnasium.make_vec builds the batched vector env (one physics call for all instances).
+            vector = functools.partial(InverseProblemVectorEnv.from_entry_point, entry)
+            gym.register(id=task_id, entry_point=entry, vector_entry_point=vector, kwargs=dict(kwargs))
 
 
 def task_ids() -> list[str]:

@@ -120,3 +120,13 @@ def test_a_solver_cannot_call_the_batched_physics_outside_the_count():
     obs, _ = env.reset(options={"split": "test", "index": 0})
     with pytest.raises(HarnessOnlyError, match="uncounted solve"):
         env.unwrapped._simulate_batch(torch.tensor(obs["initial_model"][None]), [env.unwrapped])
+
+
+def test_gymnasium_make_vec_builds_the_batched_vector_env():
+    vec = gym.make_vec("invbench/Darcy-Tiny-v0", num_envs=2, budget=10)
+    assert type(vec).__name__ == "InverseProblemVectorEnv" and vec.num_envs == 2
+    obs, info = vec.reset(seed=0)
+    assert list(info["index"]) == [0, 1] and obs["initial_model"].shape[0] == 2
+    _, _, _, _, info = vec.step(obs["initial_model"])
+    assert list(info["budget"]) == [10, 10] and list(info["pde_solves"]) == [2, 2]
+    vec.close()
