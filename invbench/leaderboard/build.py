@@ -27,7 +27,7 @@ from invbench.leaderboard.headline import CAPTION, MARKERS, headline_markdown, h
 from invbench.leaderboard.markdown import readme, task_markdown, text
 from invbench.leaderboard.method_cards import method_cards, method_cards_markdown
 from invbench.leaderboard.overview import GROUPS, overview, overview_markdown
-from invbench.leaderboard.task_cards import metric_definitions, task_cards, task_cards_markdown
+from invbench.leaderboard.task_cards import metric_definitions, superseded_by, task_cards, task_cards_markdown
 from invbench.leaderboard.tiers import VERIFIED_LEGEND, split_tiers
 from invbench.registry import TASKS
 
@@ -163,6 +163,7 @@ def _task_entry(
     sections, summary, tier = [], None, None
     if not public.empty:
         summary, facts = summarize_task(public)
+        facts["superseded_by"] = superseded_by(task)
         sections.append(task_markdown(summary, facts))
         entry.update(
             facts=facts,

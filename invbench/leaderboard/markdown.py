@@ -101,7 +101,12 @@ def task_markdown(summary: pd.DataFrame, facts: dict[str, Any], *, tier: str | N
         head = [
             f"## {text(facts['task'])}",
             "",
-            f"What the task is: its {task_card_link(str(facts['task']))}.",
+            f"What the task is: its {task_card_link(str(facts['task']))}."
+            + (
+                f" **An old version: results of the generator that {text(facts['superseded_by'])} replaced.**"
+                if facts.get("superseded_by")
+                else ""
+            ),
             "",
         ]
     else:

@@ -433,3 +433,15 @@ def test_each_ranking_says_which_instances_back_it(suite_dir):
     planned = next(ts.instances for ts in SUITES["standard"].tasks if ts.task == "invbench/FWI-FlatVel-A-v0")
     text = task_markdown(summary, facts)
     assert f"(test {facts['ranked_set']}, of the {planned} the standard suite plans)" in text
+
+
+def test_results_of_a_superseded_task_version_are_labelled_old(bench_dir, tmp_path):
+    from invbench.registry import SUPERSEDED
+
+    old = next(t for t in SUPERSEDED if "CurveFault-A-v0" in t)
+    rows = pd.read_parquet(bench_dir / "results.parquet")
+    rows = rows[rows["task"] == "invbench/FWI-Tiny-v0"].assign(task=old, task_name=old.split("/")[1][:-3])
+    (tmp_path / "old").mkdir()
+    rows.to_parquet(tmp_path / "old" / "results.parquet")
+    text = build(tmp_path / "old", tmp_path / "board")["readme"].read_text()
+    assert f"An old version: results of the generator that {SUPERSEDED[old]} replaced." in text
