@@ -19,6 +19,7 @@ import pandas as pd
 from invbench.harness.execute import METRIC_PREFIX
 from invbench.leaderboard.labels import is_reduced, variant_label
 from invbench.leaderboard.tiers import verified
+from invbench.registry import SUPERSEDED
 
 HIGHER_IS_BETTER = frozenset({"ssim", "psnr"})
 RANK_METRICS = {"FWI": "mae", "Darcy": "rel_l2"}
@@ -215,3 +216,15 @@ def mean_curves(
         name = (labels or {}).get((str(solver), str(phash)), f"{solver} ({phash})")
         out[name] = [[float(a), float(b)] for a, b in zip(grid, mean, strict=True)]
     return out
+
+
+def current_versions(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one version per task name: a superseded task's rows once its successor has rows.
+
+    For tables keyed by ``task_name`` (which drops the version, as the study tables do): without this
+    the old and the new generator's maps (the fault families' ``-v0`` and ``-v1``) would be averaged
+    together.
+    """
+    present = set(rows["task"].astype(str))
+    stale = {old for old, new in SUPERSEDED.items() if new in present}
+    return rows[~rows["task"].astype(str).isin(stale)]

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from invbench.leaderboard.aggregate import current_versions
 from invbench.registry import DARCY_FAMILIES, DARCY_SENSOR_VARIANTS
 
 METHODS: tuple[str, ...] = ("ld-dim", "vae", "pinn", "red-diffeq", "tikhonov", "tv", "initial")
@@ -147,7 +148,7 @@ def fwi_table(
     """
     done = _first_repetition(fwi_plan_rows(rows))
     start = rows[(rows["status"] == "done") & (rows["solver"] == "initial")]
-    done = pd.concat([done, _first_repetition(start)], ignore_index=True)
+    done = current_versions(pd.concat([done, _first_repetition(start)], ignore_index=True))
     header = "| method | " + " | ".join(f"{f} MAE | {f} SSIM" for f in families) + " |"
     out = [header, "|---|" + "---|---|" * len(families)]
     any_row = False

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from invbench.leaderboard.aggregate import current_versions
 from invbench.registry import ROBUSTNESS_FAMILIES, ROBUSTNESS_VARIANTS
 
 CLEAN = "clean"
@@ -94,7 +95,7 @@ def suite_rows(results: pd.DataFrame) -> pd.DataFrame:
 
     Solvers run with several parameter sets get one label per set (:func:`label_variants`).
     """
-    df = results[results["status"] == "done"]
+    df = current_versions(results[results["status"] == "done"])
     parsed = df["task_name"].map(parse_task)
     df = df[parsed.notna()].copy()
     df["family"] = [p[0] for p in parsed[parsed.notna()]]

@@ -129,3 +129,14 @@ def test_tables_give_the_same_cells_to_markdown_and_to_the_web_page():
     empty = script.robustness_cells(rows[rows["solver"] == "tv"])
     assert empty.header == [] and empty.markdown() == empty.cells()["note"]
     assert "No finished" in empty.note
+
+
+def test_a_superseded_task_version_is_dropped_once_its_successor_has_rows():
+    from invbench.registry import SUPERSEDED
+
+    old = next(t for t in SUPERSEDED if t.endswith("FWI-CurveFault-A-v0"))
+    row = {"status": "done", "task_name": "FWI-CurveFault-A", "instance": 0, "solver": "tv"}
+    row |= {"metric_mae": 0.1, "metric_ssim": 0.5, "pde_solves": 600}
+    rows = pd.DataFrame([row | {"task": old}, row | {"task": SUPERSEDED[old], "metric_mae": 0.2}])
+    assert list(script.suite_rows(rows)["mae"]) == [0.2]
+    assert list(script.suite_rows(rows.iloc[:1])["mae"]) == [0.1]  # the old rows alone still count
