@@ -32,6 +32,14 @@ def train_prior_command(
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the weights, the data stream and the noise.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    bf16: Annotated[
+        bool | None,
+        typer.Option(
+            "--bf16/--no-bf16",
+            help="bfloat16 autocast (default: the preset's on CUDA, off on the CPU; about 2x faster on a "
+            "CPU with AVX-512 BF16).",
+        ),
+    ] = None,
 ) -> None:
     """Train a diffusion prior (EMA weights exported as safetensors + JSON manifest; resumable)."""
     from invbench.nn.diffusion.train import train_prior
@@ -48,6 +56,7 @@ def train_prior_command(
             seed=seed,
             resume=resume,
             device=None if device == "auto" else device,
+            bf16=bf16,
             show_progress=True,
             console=console,
         )

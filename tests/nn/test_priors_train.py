@@ -132,3 +132,13 @@ def test_redirected_output_gets_a_line_per_saved_state(tmp_path):
     lines = [ln for ln in buf.getvalue().splitlines() if "state saved" in ln]
     assert [ln.split(",")[0] for ln in lines] == ["e: step 10/25", "e: step 20/25"]
     assert all("steps/s" in ln and "loss 0." in ln for ln in lines)
+
+
+def test_bf16_autocast_can_be_chosen_on_the_cpu(tmp_path):
+    res = train_prior(
+        **DARCY, preset=tiny_preset(), out=tmp_path / "bf.safetensors", steps=30, seed=0, bf16=True
+    )
+    assert res.manifest["training"]["amp_bf16"] is True and np.isfinite(res.losses).all()
+    assert np.mean(res.losses[-10:]) < np.mean(res.losses[:10])
+    plain = train_prior(**DARCY, preset=tiny_preset(), out=tmp_path / "fp.safetensors", steps=2, seed=0)
+    assert plain.manifest["training"]["amp_bf16"] is False  # off on the CPU unless asked for

@@ -148,6 +148,7 @@ def train_prior(
     resume: bool = False,
     device: str | torch.device | None = None,
     name: str | None = None,
+    bf16: bool | None = None,
     show_progress: bool = False,
     console: Any | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -168,6 +169,9 @@ def train_prior(
             existing training state is an error.
         device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available).
         name: Checkpoint name in the manifest (default: the file stem).
+        bf16: bfloat16 autocast of the loss. ``None`` (default): the preset's ``amp`` on CUDA, off on
+            the CPU; ``True`` on a CPU with AVX-512 BF16 roughly halves a step of the lite UNet
+            (``docs/priors/training-throughput.md``). Recorded in the manifest (``amp_bf16``).
         show_progress: Show a rich progress bar (loss, steps/s, fields/s).
         console: A ``rich.console.Console`` for the bar.
         callback: Called as ``callback(step, loss)`` after every step.
@@ -206,7 +210,8 @@ def train_prior(
         config=_run_config(domain, preset, norm, source, seed),
         device=dev,
         name=run.name,
-        bf16=preset.train.amp and dev.type == "cuda",  # bf16 UNet training is only validated on GPUs
+        # The presets' amp was validated on GPUs; on the CPU bf16 is an explicit choice.
+        bf16=(preset.train.amp and dev.type == "cuda") if bf16 is None else bool(bf16),
     )
     run.loop = loop
     loop.resume_or_start(resume)
