@@ -16,7 +16,11 @@ from invbench.cli.app import app, console, fail
 def train_prior_command(
     domain: Annotated[str, typer.Option(help="fwi, darcy-grf or darcy-bimaterial.")],
     preset: Annotated[
-        str, typer.Option(help="lite (2-core CPU, about 1-2 h) or paper (RED-DiffEq's released set-up; GPU).")
+        str,
+        typer.Option(
+            help="lite (2-core CPU, about 1-2 h), long (the lite UNet, about 6 CPU h in "
+            "bf16) or paper (RED-DiffEq's released set-up; GPU).",
+        ),
     ] = "lite",
     data: Annotated[
         list[Path] | None,

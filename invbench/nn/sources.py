@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from invbench.data.darcy_fields import bimaterial_log_k, grf_log_k
-from invbench.data.families import canonical_family, generate
+from invbench.data.families import NEWEST_VERSION, canonical_family, generate
 from invbench.data.openfwi import OpenFWIDirectory
 
 
@@ -51,6 +51,8 @@ class FWIFamilies:
         if not families:
             raise ValueError("need at least one family")
         self.families = tuple(canonical_family(f) for f in families)
+        # Pinned at construction so a run (and its resumes) keeps drawing the maps it started on.
+        self.versions = {f: int(NEWEST_VERSION[f]) for f in self.families}
         self.seed = int(seed)
         self.shape = (int(shape[0]), int(shape[1]))
 
@@ -59,7 +61,7 @@ class FWIFamilies:
         rng = step_rng(self.seed, step, 0)
         counts = np.bincount(rng.integers(0, len(self.families), size), minlength=len(self.families))
         parts = [
-            generate(f, int(c), rng, shape=self.shape)
+            generate(f, int(c), rng, shape=self.shape, version=self.versions[f])
             for f, c in zip(self.families, counts, strict=True)
             if c
         ]
@@ -72,6 +74,7 @@ class FWIFamilies:
             "source": "procedural",
             "generator": "invbench.data.families.generate",
             "families": list(self.families),
+            "generator_versions": dict(self.versions),
             "family_choice": "uniform per field",
             "shape": list(self.shape),
             "seed": self.seed,

@@ -8,11 +8,21 @@ the weights (a copy until ``ema_start``, then ``ema = decay * ema + (1 - decay) 
 ``ema_every`` steps), optional bfloat16 autocast, the training state every ``checkpoint_every`` steps
 (:mod:`invbench.nn.train_state`, resumable), and a rich progress bar (loss, steps/s, samples/s) that
 falls back to one log line per saved state when output is not a terminal.
+
+Two ways to resume. The full state (``NAME.train/``: weights, EMA and Adam moments in float32, about
+16 bytes per parameter) continues a run exactly, but is too large to commit. Where only the exported
+weights travel (a new machine with what landed), a *warm restart* continues from them instead: the
+manifest records the run configuration, the step count, the wall time and a coarse loss curve, so
+:meth:`TrainingLoop.resume_or_start` can load the exported EMA weights into both the network and its EMA
+copy, keep the step count (the data stream goes on where it stopped) and rebuild Adam's moments from
+zero over a short learning-rate re-warm-up (:data:`WARM_RESTART_STEPS`). That run no longer reproduces an
+uninterrupted one bit for bit; the manifest says how many warm restarts it went through.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +37,12 @@ from invbench.nn.weights import WeightsError
 
 FINAL_LOSS_WINDOW = 100
 """Steps averaged into the ``final_loss`` a manifest records."""
+
+LOSS_CURVE_EVERY = 100
+"""Steps per point of the coarse loss curve a manifest keeps (means of consecutive windows)."""
+
+WARM_RESTART_STEPS = 200
+"""Learning-rate re-warm-up after a warm restart, while Adam's moment estimates rebuild."""
 
 Loss = Callable[[torch.nn.Module, int], torch.Tensor]
 Export = Callable[[float], dict[str, Any]]
@@ -134,6 +150,9 @@ class TrainingLoop:
         self.step = 0
         self.losses: list[float] = []
         self.wall_before = 0.0
+        self.curve_before: list[float] = []
+        self.warm_restarts: list[int] = []
+        self.rewarm_from: int | None = None
 
     def _optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.spec.lr, betas=self.spec.adam_betas)
@@ -146,6 +165,8 @@ class TrainingLoop:
         """
         folder = state_dir(self.out)
         if not (folder / "state.json").exists():
+            if resume:
+                self._warm_restart()
             return
         if not resume:
             raise WeightsError(
@@ -165,11 +186,74 @@ class TrainingLoop:
                 if isinstance(v, torch.Tensor) and k != "step":
                     st[k] = v.to(self.device)
         self.wall_before = float(meta.get("wall_time_s", 0.0))
+        self.curve_before = [float(x) for x in meta.get("loss_curve_before", [])]
+        self.warm_restarts = [int(x) for x in meta.get("warm_restarts", [])]
+        self.rewarm_from = self.warm_restarts[-1] if self.warm_restarts else None
+
+    def _warm_restart(self) -> None:
+        """Continue from the exported weights and their manifest when no full state exists.
+
+        Raises:
+            WeightsError: The exported manifest belongs to another run configuration, or the weights
+                do not match the network.
+        """
+        from invbench.nn.train_state import _flatten
+        from invbench.nn.weights import read_weights
+
+        manifest_path = self.out.with_suffix(".json")
+        if not self.out.is_file() or not manifest_path.is_file():
+            return
+        manifest, state, _ = read_weights(self.out)
+        record = manifest.get("training") or {}
+        saved = record.get("run_config")
+        if saved is None:
+            raise WeightsError(
+                f"{manifest_path}: these weights do not record their run configuration, so they cannot be "
+                "continued; train to another --out"
+            )
+        now, before = _flatten(json.loads(json.dumps(self.config))), _flatten(saved)
+        changed = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
+        if changed:
+            diffs = "; ".join(f"{k}: saved {before.get(k)!r}, now {now.get(k)!r}" for k in changed[:8])
+            raise WeightsError(f"{manifest_path}: cannot resume: the run configuration changed ({diffs})")
+        weights = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        self.model.load_state_dict(weights)
+        self.ema.load_state_dict(weights)
+        self.step = int(record["steps"])
+        self.wall_before = float(record.get("wall_time_s", 0.0))
+        self.curve_before = [float(x) for x in record.get("loss_curve", [])]
+        self.warm_restarts = [int(x) for x in record.get("warm_restarts", [])] + [self.step]
+        self.rewarm_from = self.step
+        self.opt = self._optimizer()
+
+    def loss_curve(self) -> list[float]:
+        """Mean loss per :data:`LOSS_CURVE_EVERY` steps over the whole run (warm restarts included)."""
+        tail = self.losses
+        points = [
+            float(np.mean(tail[i : i + LOSS_CURVE_EVERY])) for i in range(0, len(tail), LOSS_CURVE_EVERY)
+        ]
+        return self.curve_before + [round(p, 6) for p in points]
+
+    def run_record(self) -> dict[str, Any]:
+        """What a manifest needs so a warm restart can continue the run (see the module docstring)."""
+        return {
+            "run_config": json.loads(json.dumps(self.config)),
+            "loss_curve": self.loss_curve(),
+            "loss_curve_every": LOSS_CURVE_EVERY,
+            "warm_restarts": list(self.warm_restarts),
+        }
+
+    def _learning_rate(self) -> float:
+        tr = self.spec
+        lr = tr.lr * min(1.0, (self.step + 1) / tr.warmup_steps) if tr.warmup_steps else tr.lr
+        if self.rewarm_from is not None:
+            lr *= min(1.0, (self.step - self.rewarm_from + 1) / WARM_RESTART_STEPS)
+        return lr
 
     def train_step(self) -> float:
         """One optimiser step (warm-up, autocast, clipping, EMA); returns its loss."""
         tr = self.spec
-        lr = tr.lr * min(1.0, (self.step + 1) / tr.warmup_steps) if tr.warmup_steps else tr.lr
+        lr = self._learning_rate()
         for group in self.opt.param_groups:
             group["lr"] = lr
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -215,7 +299,12 @@ class TrainingLoop:
             optimizer=self.opt,
             losses=self.losses,
             config=self.config,
-            extra={"wall_time_s": wall, "name": self.name},
+            extra={
+                "wall_time_s": wall,
+                "name": self.name,
+                "loss_curve_before": self.curve_before,
+                "warm_restarts": self.warm_restarts,
+            },
         )
 
     def run(

@@ -142,3 +142,51 @@ def test_bf16_autocast_can_be_chosen_on_the_cpu(tmp_path):
     assert np.mean(res.losses[-10:]) < np.mean(res.losses[:10])
     plain = train_prior(**DARCY, preset=tiny_preset(), out=tmp_path / "fp.safetensors", steps=2, seed=0)
     assert plain.manifest["training"]["amp_bf16"] is False  # off on the CPU unless asked for
+
+
+def test_warm_restart_continues_from_the_exported_weights_alone(tmp_path):
+    import shutil
+
+    out = tmp_path / "w.safetensors"
+    first = train_prior(**DARCY, preset=tiny_preset(), out=out, steps=20, seed=0)
+    exported = load_file(out)
+    shutil.rmtree(state_dir(out))  # a fresh machine has only what was committed: weights + manifest
+    more = train_prior(**DARCY, preset=tiny_preset(), out=out, steps=30, seed=0, resume=True)
+    assert more.start_step == 20 and more.step == 30
+    training = more.manifest["training"]
+    assert training["steps"] == 30 and training["warm_restarts"] == [20]
+    assert training["run_config"]["seed"] == 0
+    # the coarse curve keeps the first session's points and adds this one's
+    assert training["loss_curve"][: len(first.manifest["training"]["loss_curve"])] == pytest.approx(
+        first.manifest["training"]["loss_curve"]
+    )
+    assert training["wall_time_s"] >= first.manifest["training"]["wall_time_s"]
+    # it trained on from the exported weights, not from a fresh initialisation
+    again = load_file(out)
+    drift = max(float((again[k].float() - exported[k].float()).abs().max()) for k in exported)
+    train_prior(**DARCY, preset=tiny_preset(), out=tmp_path / "f.safetensors", steps=10, seed=5)
+    assert 0 < drift < max(
+        float((load_file(tmp_path / "f.safetensors")[k].float() - exported[k].float()).abs().max())
+        for k in exported
+    )
+
+
+def test_warm_restart_refuses_another_run_configuration(tmp_path):
+    import shutil
+
+    out = tmp_path / "x.safetensors"
+    train_prior(**DARCY, preset=tiny_preset(), out=out, steps=10, seed=0)
+    shutil.rmtree(state_dir(out))
+    with pytest.raises(WeightsError, match=r"run configuration changed.*seed"):
+        train_prior(**DARCY, preset=tiny_preset(), out=out, steps=20, seed=1, resume=True)
+
+
+def test_procedural_fwi_source_records_generator_versions():
+    from invbench.data.families import NEWEST_VERSION
+
+    spec = FWIFamilies(["FlatVel-B", "CurveFault-B"], seed=0).spec()
+    assert spec["generator_versions"] == {
+        "FlatVel-B": NEWEST_VERSION["FlatVel-B"],
+        "CurveFault-B": NEWEST_VERSION["CurveFault-B"],
+    }
+    assert spec["generator_versions"]["CurveFault-B"] == 1

@@ -123,6 +123,7 @@ class _AutoencoderTraining:
             "seed": self.seed,
             "device": str(loop.device),
             "amp_bf16": loop.bf16,
+            **loop.run_record(),
             "wall_time_s": round(wall, 1),
         }  # fmt: skip
         return write_autoencoder(

@@ -120,6 +120,7 @@ class _DiffusionTraining:
             "seed": self.seed,
             "device": str(loop.device),
             "amp_bf16": loop.bf16,
+            **loop.run_record(),
             "wall_time_s": round(wall, 1),
         }
         return write_checkpoint(

@@ -100,6 +100,7 @@ class _LatentTraining:
             "seed": self.seed,
             "device": str(loop.device),
             "amp_bf16": loop.bf16,
+            **loop.run_record(),
             "wall_time_s": round(wall, 1),
         }
         return write_latent_diffusion(
