@@ -165,9 +165,13 @@ def test_warm_restart_continues_from_the_exported_weights_alone(tmp_path):
     again = load_file(out)
     drift = max(float((again[k].float() - exported[k].float()).abs().max()) for k in exported)
     train_prior(**DARCY, preset=tiny_preset(), out=tmp_path / "f.safetensors", steps=10, seed=5)
-    assert 0 < drift < max(
-        float((load_file(tmp_path / "f.safetensors")[k].float() - exported[k].float()).abs().max())
-        for k in exported
+    assert (
+        0
+        < drift
+        < max(
+            float((load_file(tmp_path / "f.safetensors")[k].float() - exported[k].float()).abs().max())
+            for k in exported
+        )
     )
 
 
