@@ -1,4 +1,4 @@
-"""``invbench train``: the learned models of latent-space inversion (field autoencoders, latent diffusion)."""
+"""``invbench train``: learned models (field autoencoders, latent diffusion, InversionNet), one command."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from invbench.cli.app import app, console, fail
 
-MODELS = ("vae", "ldm")
+MODELS = ("vae", "ldm", "inversionnet")
 
 
 def default_autoencoder(domain: str, preset: str, out_dir: Path) -> str:
@@ -21,8 +21,15 @@ def default_autoencoder(domain: str, preset: str, out_dir: Path) -> str:
 
 @app.command("train")
 def train_command(
-    model: Annotated[str, typer.Option(help="vae (field autoencoder) or ldm (latent diffusion on a VAE).")],
-    domain: Annotated[str, typer.Option(help="darcy-grf, darcy-bimaterial or fwi.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="vae (field autoencoder), ldm (latent diffusion on a VAE) or inversionnet (data-driven FWI)."
+        ),
+    ],
+    domain: Annotated[
+        str | None, typer.Option(help="darcy-grf, darcy-bimaterial or fwi (inversionnet: fwi, the default).")
+    ] = None,
     preset: Annotated[str, typer.Option(help="lite (2-core CPU) or paper (GPU).")] = "lite",
     steps: Annotated[int | None, typer.Option(help="Total optimiser steps (default: the preset's).")] = None,
     out: Annotated[
@@ -36,21 +43,40 @@ def train_command(
             "(default: DOMAIN-vae-PRESET beside --out, else shipped)."
         ),
     ] = None,
+    pairs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="inversionnet only: a folder made by `invbench generate-pairs` (repeat it for a mixture)."
+        ),
+    ] = None,
+    held_out: Annotated[
+        int, typer.Option(help="inversionnet only: pairs kept out of training, for the held-out errors.")
+    ] = 256,
     resume: Annotated[
         bool, typer.Option(help="Continue from the training state beside --out (NAME.train/) if any.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the weights, the data stream and the noise.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
-    """Train a field VAE or a latent diffusion model (EMA weights as safetensors + manifest; resumable)."""
+    """Train a field VAE, a latent diffusion model or InversionNet (safetensors + manifest; resumable)."""
     from invbench.nn.normalize import DOMAINS
 
     if model not in MODELS:
         fail(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if model == "inversionnet":
+        if domain not in (None, "fwi"):
+            fail(f"--model inversionnet is for the fwi domain, not {domain!r}")
+        domain = "fwi"
+    elif pairs:
+        fail("--pairs applies to --model inversionnet only")
+    if domain is None:
+        fail(f"--domain is required for --model {model} (one of {', '.join(DOMAINS)})")
     if domain not in DOMAINS:
         fail(f"--domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
-    if model == "vae" and autoencoder is not None:
+    if model != "ldm" and autoencoder is not None:
         fail("--autoencoder applies to --model ldm only")
+    if model == "inversionnet" and not pairs:
+        fail("--model inversionnet needs --pairs FOLDER (made by `invbench generate-pairs`), one per task")
     if device not in ("auto", "cpu", "cuda"):
         fail(f"--device must be auto, cpu or cuda, got {device!r}")
     out = out or Path("models") / f"{domain}-{model}-{preset}.safetensors"
@@ -69,6 +95,10 @@ def train_command(
             from invbench.nn.autoencoder.train import train_autoencoder
 
             result = train_autoencoder(domain, preset, **common)
+        elif model == "inversionnet":
+            from solvers.inversionnet.train import train_inversionnet
+
+            result = train_inversionnet(list(pairs or []), preset, held_out=held_out, **common)
         else:
             from invbench.nn.autoencoder.checkpoint import load_autoencoder
             from invbench.nn.latent_diffusion.train import train_latent_diffusion

@@ -47,6 +47,7 @@ BUILTIN_SOLVERS: dict[str, str] = {
     "vae": "solvers.ld_dim.vae:PhysicsVAE",
     "ld-dim": "solvers.ld_dim.solver:LDDIM",
     "pinn": "solvers.pinn.solver:PINN",
+    "inversionnet": "solvers.inversionnet.solver:InversionNet",
 }
 ENTRY_POINT_GROUP = "invbench.solvers"
 

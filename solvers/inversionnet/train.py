@@ -1,0 +1,287 @@
+"""Train InversionNet on simulated pairs with the shared resumable loop; export safetensors + manifest.
+
+The pairs come from ``invbench generate-pairs`` folders (:mod:`invbench.data.pairs`; one per family for a
+mixture), loaded into memory (float16 data). The last ``held_out`` pairs (split evenly over the folders,
+the last of each) are never trained on: every export records their MAE and RMSE in normalised velocity
+units, the units invbench's leaderboard reports. Each epoch visits the training pairs in a permutation
+drawn from ``SeedSequence([seed, epoch, 3])`` in batches of ``batch_size`` (the last partial batch is
+dropped, as OpenFWI's ``drop_last``), so the batch of a step is a function of ``(seed, step)`` alone and
+a resumed run sees exactly the batches an uninterrupted one would. The loss is OpenFWI's L1 between the
+network's Tanh output and the normalised true velocity.
+
+The optimiser is AdamW (OpenFWI's), which :class:`~invbench.nn.training.TrainingLoop` gets through one
+overridden method; warm-up, clipping, EMA, bfloat16 autocast, saved states and warm restarts are the
+loop's. The manifest's training record holds the preset, the pairs (tasks, train indices, PDE solves and
+the time their simulation took), steps, wall time and device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from invbench.core.device import default_device
+from invbench.data.pairs import Pairs, decimate_time, read_pairs
+from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.nn.weights import write_weights
+from solvers.inversionnet.presets import InversionNetPreset, get_preset
+from solvers.inversionnet.transforms import DataTransform
+
+ARCHITECTURE = "solvers.inversionnet.network:InversionNet"
+KIND = "inversion-network"
+HELD_OUT = 256
+"""Pairs kept out of training by default (split over the folders)."""
+
+
+@dataclass
+class InversionNetResult:
+    """What a training run produced (see :class:`~invbench.nn.training.LoopResult`)."""
+
+    checkpoint: Path
+    manifest: dict[str, Any]
+    losses: list[float]
+    start_step: int
+    step: int
+    steps_per_second: float
+    wall_time: float
+
+
+class AdamWLoop(TrainingLoop):
+    """The shared training loop with OpenFWI's optimiser, AdamW (decoupled weight decay)."""
+
+    def __init__(self, *args: Any, weight_decay: float, **kwargs: Any) -> None:
+        self.weight_decay = float(weight_decay)  # read by _optimizer, which the base __init__ calls
+        super().__init__(*args, **kwargs)
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.spec.lr,
+            betas=self.spec.adam_betas,
+            weight_decay=self.weight_decay,
+        )
+
+
+def _held_out_mask(pairs: Pairs, held_out: int) -> np.ndarray:
+    """True for the last ``held_out // folders`` pairs of every folder."""
+    per_folder = held_out // len(pairs.manifests)
+    mask = np.zeros(len(pairs), dtype=bool)
+    for k in range(len(pairs.manifests)):
+        where = np.flatnonzero(pairs.source == k)
+        if per_folder >= len(where):
+            raise ValueError(
+                f"{pairs.manifests[k]['config']['task']}: {len(where)} pairs cannot spare {per_folder} "
+                "held-out ones; generate more pairs or lower held_out"
+            )
+        mask[where[len(where) - per_folder :]] = True
+    return mask
+
+
+class _Run:
+    """The data stream, the loss and the export of one run (the loop does the rest)."""
+
+    def __init__(
+        self, preset: InversionNetPreset, pairs: Pairs, data: torch.Tensor, held: np.ndarray, out: Path,
+        seed: int, name: str, transform: DataTransform, arch: dict[str, Any],
+    ) -> None:  # fmt: skip
+        self.preset, self.pairs, self.out, self.seed, self.name = preset, pairs, out, int(seed), name
+        self.transform, self.arch = transform, arch
+        # Indices into the one in-memory copy (boolean-mask copies would double the memory of the pairs).
+        self.data, self.velocity = data, torch.from_numpy(pairs.velocity)
+        self.train_idx = torch.from_numpy(np.flatnonzero(~held))
+        self.held_idx = torch.from_numpy(np.flatnonzero(held))
+        batch = preset.train.batch_size
+        if len(self.train_idx) < batch:
+            raise ValueError(f"{len(self.train_idx)} training pairs are fewer than one batch of {batch}")
+        self.steps_per_epoch = len(self.train_idx) // batch
+        self._epoch, self._order = -1, np.zeros(0, dtype=np.int64)
+        self.loop: AdamWLoop | None = None
+
+    def batch_indices(self, step: int) -> np.ndarray:
+        """Training-pair indices of optimiser step ``step`` (module docstring)."""
+        epoch, j = divmod(int(step), self.steps_per_epoch)
+        if epoch != self._epoch:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, 3]))
+            self._epoch, self._order = epoch, rng.permutation(len(self.train_idx))
+        b = self.preset.train.batch_size
+        return self._order[j * b : (j + 1) * b]
+
+    def loss(self, model: torch.nn.Module, step: int) -> torch.Tensor:
+        device = next(model.parameters()).device
+        idx = self.train_idx[torch.from_numpy(self.batch_indices(step))]
+        x = self.transform.data(self.data[idx]).to(device)
+        y = self.transform.label(self.velocity[idx]).to(device)
+        return torch.mean(torch.abs(model(x).float() - y))
+
+    @torch.no_grad()
+    def held_out_errors(self, model: torch.nn.Module) -> dict[str, float]:
+        """MAE and RMSE of the held-out pairs in normalised velocity units (eval mode)."""
+        if not len(self.held_idx):
+            return {}
+        device = next(model.parameters()).device
+        abs_err, sq_err, count = 0.0, 0.0, 0
+        for chunk in self.held_idx.split(32):
+            x = self.transform.data(self.data[chunk]).to(device)
+            err = model(x).float().cpu() - self.transform.label(self.velocity[chunk])
+            abs_err, sq_err, count = (
+                abs_err + float(err.abs().sum()),
+                sq_err + float((err**2).sum()),
+                count + err.numel(),
+            )
+        return {"mae": abs_err / count, "rmse": float(np.sqrt(sq_err / count))}
+
+    def export(self, wall: float) -> dict[str, Any]:
+        loop = self.loop
+        assert loop is not None
+        tr = self.preset.train
+        optimizer = tr.optimizer_record()
+        optimizer["optimizer"].update({"name": "AdamW", "weight_decay": self.preset.weight_decay})
+        training = {
+            "preset": self.preset.name,
+            "preset_config": self.preset.to_dict(),
+            "preset_source": self.preset.source,
+            "data": {"pairs": self.pairs.summary(), "training_pairs": len(self.train_idx)},
+            "held_out": {"pairs": len(self.held_idx), "units": "normalised velocity (v - 3000) / 1500",
+                         **self.held_out_errors(loop.ema)},
+            "steps": loop.step,
+            "epochs": round(loop.step / self.steps_per_epoch, 3),
+            **optimizer,
+            "loss": "mean |InversionNet(x) - (v - 3000) / 1500| (L1, OpenFWI's)",
+            "final_loss": loop.final_loss(),
+            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
+            "seed": self.seed,
+            "device": str(loop.device),
+            "threads": torch.get_num_threads(),
+            "amp_bf16": loop.bf16,
+            **loop.run_record(),
+            "wall_time_s": round(wall, 1),
+        }  # fmt: skip
+        return write_weights(
+            self.out,
+            loop.ema_state(),
+            name=self.name,
+            kind=KIND,
+            architecture=ARCHITECTURE,
+            config=self.arch,
+            training=training,
+            dtype=tr.export_dtype,
+            ema=tr.ema_decay > 0,
+            extra={
+                "task_family": "fwi",
+                "transform": self.transform.to_dict(),
+                "acquisition": self.pairs.manifests[0]["config"]["acquisition"],
+            },
+        )
+
+
+def load_training_data(pairs: Pairs, time_decimation: int) -> torch.Tensor:
+    """The pairs' data at the network's decimation, float16 (decimated further when the pairs are finer).
+
+    Raises:
+        ValueError: The pairs are coarser than the network needs, or not a divisor of it.
+    """
+    have = pairs.time_decimation
+    if time_decimation % have:
+        raise ValueError(
+            f"the network reads data decimated {time_decimation}x; these pairs are decimated {have}x "
+            f"(make them with `invbench generate-pairs --decimate {time_decimation}` or a divisor of it)"
+        )
+    data = torch.from_numpy(pairs.data)
+    extra = time_decimation // have
+    if extra == 1:
+        return data
+    chunks = [
+        decimate_time(data[i : i + 256].float(), extra, pairs.dt).half() for i in range(0, len(data), 256)
+    ]
+    return torch.cat(chunks)
+
+
+def train_inversionnet(
+    pairs: list[str | Path] | tuple[str | Path, ...],
+    preset: str | InversionNetPreset = "lite",
+    *,
+    out: str | Path,
+    steps: int | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    name: str | None = None,
+    bf16: bool | None = None,
+    held_out: int = HELD_OUT,
+    show_progress: bool = False,
+    console: Any | None = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> InversionNetResult:
+    """Train (or continue training) InversionNet on pair folders and export its weights.
+
+    Args:
+        pairs: Folders made by ``invbench generate-pairs`` (one acquisition; e.g. one per family).
+        preset: ``"lite"``, ``"paper"`` or an :class:`~solvers.inversionnet.presets.InversionNetPreset`.
+        out: Weights path ``NAME.safetensors`` (manifest and the ``NAME.train/`` state go beside it).
+        steps: Total optimiser steps (default: the preset's); a resumed run continues up to this count.
+        seed: Seed of the initial weights and of the batch order.
+        resume: Continue from ``NAME.train/`` (or, without it, warm-restart from the exported weights).
+        device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available).
+        name: Weights name in the manifest (default: the file stem).
+        bf16: bfloat16 autocast (default: the preset's ``amp``).
+        held_out: Pairs kept out of training for the manifest's held-out errors (split over folders).
+        show_progress: Show a progress bar.
+        console: A ``rich.console.Console`` for the bar.
+        callback: Called as ``callback(step, loss)`` after every step.
+
+    Raises:
+        ValueError: Unknown preset, bad ``out`` or step count, unusable pairs, or a state that cannot be
+            resumed (:class:`~invbench.nn.weights.WeightsError`).
+    """
+    from solvers.inversionnet.network import InversionNet
+
+    preset = get_preset(preset) if isinstance(preset, str) else preset
+    total = int(steps if steps is not None else preset.train.steps)
+    if total < 1:
+        raise ValueError(f"steps must be at least 1, got {total}")
+    if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 0:
+        raise ValueError(f"held_out must be a non-negative integer, got {held_out!r}")
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise ValueError(f"--out must end in .safetensors, got {out}")
+    data_pairs = read_pairs(list(pairs))
+    data = load_training_data(data_pairs, preset.time_decimation)
+    acq = data_pairs.manifests[0]["config"]["acquisition"]
+    arch = preset.network_config(data.shape[1], data.shape[2], data.shape[3], (acq["nz"], acq["nx"]))
+    transform = DataTransform(time_decimation=preset.time_decimation)
+    held = _held_out_mask(data_pairs, held_out)
+    run = _Run(preset, data_pairs, data, held, out, seed, name or out.stem, transform, arch)
+    torch.manual_seed(seed)
+    model = InversionNet(**arch)
+    preset_config = preset.to_dict()
+    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    config = {
+        "preset": preset_config,
+        "architecture": arch,
+        "transform": transform.to_dict(),
+        "pairs": [{k: s[k] for k in ("task", "start", "n", "time_decimation")} for s in data_pairs.summary()],
+        "held_out": held_out,
+        "seed": seed,
+    }
+    loop = AdamWLoop(
+        model,
+        run.loss,
+        preset.train,
+        out=out,
+        config=config,
+        device=torch.device(device) if device else default_device(),
+        name=run.name,
+        bf16=preset.train.amp if bf16 is None else bf16,
+        weight_decay=preset.weight_decay,
+    )
+    run.loop = loop
+    loop.resume_or_start(resume)
+    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
+    return InversionNetResult(
+        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    )

@@ -1,0 +1,1 @@
+"""Studies of InversionNet and its training pairs."""
