@@ -16,7 +16,7 @@ tasks (Darcy) the same optimiser runs on the task's normalised field
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -24,7 +24,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from invbench.core.data_loss import check_data_loss, data_terms
+from invbench.core.data_loss import check_data_loss, data_terms, mean_l1_misfit
+from invbench.core.misfit import relative_misfit
 from invbench.core.solver import Progress, ProgressCallback, Reference, Solver
 
 Penalty = Callable[[torch.Tensor], torch.Tensor]
@@ -110,7 +111,141 @@ def adam_inversion(
     return np.clip(estimate, base.field_low, base.field_high)
 
 
-class AdamFWI(Solver):
+def adam_inversion_batch(
+    vec_env: Any,
+    *,
+    lr: float,
+    iterations: int,
+    penalty: Penalty | None = None,
+    lams: Sequence[float] | None = None,
+    data_loss: str = "task",
+    callbacks: Sequence[ProgressCallback | None] | None = None,
+) -> list[np.ndarray]:
+    """:func:`adam_inversion` on the B instances of a vector environment, one batched solve pair per step.
+
+    Each instance keeps its own iterate, Adam state and cosine schedule (Adam is elementwise, so this is
+    B independent runs of :func:`adam_inversion`), but every iteration simulates the instances still
+    running in **one** call of the physics: ``vec_env.evaluate`` (the task's misfit and its gradient) or
+    ``vec_env.operator`` backpropagated once (``mean_l1``). An instance stops when it reaches
+    ``iterations`` or its budget cannot pay for another step, as :func:`adam_inversion` does; the others
+    go on. Each instance's counters record exactly the solves a single run would.
+
+    Args:
+        vec_env: An :class:`~invbench.core.vector.InverseProblemVectorEnv`, reset to the instances.
+        lr: Adam's initial learning rate.
+        iterations: Iterations (also the cosine annealing period).
+        penalty: Regulariser of one normalised field; ``None`` for plain gradient inversion.
+        lams: Weight of ``penalty`` for each instance (default 0).
+        data_loss: ``"task"`` or ``"mean_l1"`` (see :mod:`invbench.core.data_loss`).
+        callbacks: ``callbacks[k]`` gets sub-environment k's progress.
+
+    Returns:
+        One final estimate per sub-environment, in physical units, clipped to the task's range.
+
+    Raises:
+        ValueError: For an unknown ``data_loss`` or lists of the wrong length.
+    """
+    check_data_loss("adam_inversion_batch", data_loss)
+    bases = list(vec_env.bases)
+    n = len(bases)
+    lams = [0.0] * n if lams is None else [float(x) for x in lams]
+    calls = [None] * n if callbacks is None else list(callbacks)
+    if len(lams) != n or len(calls) != n:
+        raise ValueError(
+            f"adam_inversion_batch: {n} sub-environments, {len(lams)} lams, {len(calls)} callbacks"
+        )
+    first = bases[0]
+    c, s = float(first.field_center), float(first.field_scale)
+    lo, hi = (first.field_low - c) / s, (first.field_high - c) / s
+    mus = [torch.tensor((b.instance.initial - c) / s, dtype=torch.float64, requires_grad=True) for b in bases]
+    opts = [torch.optim.Adam([mu], lr=float(lr)) for mu in mus]
+    scheds = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=max(int(iterations), 1)) for o in opts]
+    for it in range(1, int(iterations) + 1):
+        active = [k for k in range(n) if bases[k].counter.remaining >= 2]
+        if not active:
+            break
+        for k in active:
+            opts[k].zero_grad()
+        if data_loss == "task":
+            fields = np.stack([(mus[k].detach().numpy() * s + c).astype(np.float32) for k in active])
+            misfit_list, grads = vec_env.evaluate(fields, envs=active)
+            for j, k in enumerate(active):
+                mus[k].grad = torch.from_numpy(grads[j].astype(np.float64) * s)
+            misfits = dict(zip(active, misfit_list, strict=True))
+            extra: dict[int, dict[str, float]] = {k: {} for k in active}
+        else:
+            m = torch.stack([mus[k].to(torch.float32) * s + c for k in active])
+            pred = vec_env.operator(m, envs=active)
+            total, misfits, extra = _batch_data_terms(vec_env, pred, active, data_loss)
+            total.backward()
+        for k in active:
+            info = {**bases[k].current_info(), **extra[k]}
+            if penalty is not None:
+                reg = lams[k] * penalty(mus[k])
+                reg.backward()
+                info["regularizer"] = float(reg.detach())
+            opts[k].step()
+            scheds[k].step()
+            with torch.no_grad():
+                mus[k].clamp_(lo, hi)
+            callback = calls[k]
+            if callback is not None:
+                callback(Progress(iteration=it, misfit=float(misfits[k]), info=info))
+    return [
+        np.clip((mu.detach().numpy() * s + c).astype(np.float32), first.field_low, first.field_high)
+        for mu in mus
+    ]
+
+
+def _batch_data_terms(
+    vec_env: Any, pred: torch.Tensor, active: list[int], kind: str
+) -> tuple[torch.Tensor, dict[int, float], dict[int, dict[str, float]]]:
+    """Summed data loss of a batched prediction (instances are independent), and each one's misfit."""
+    total = pred.new_zeros(())
+    misfits: dict[int, float] = {}
+    extra: dict[int, dict[str, float]] = {}
+    for j, k in enumerate(active):
+        base = vec_env.bases[k]
+        inst = base.instance
+        p = base.transform_data(pred[j : j + 1])[0]
+        rel = relative_misfit(p, inst.observed, kind=base.misfit_kind, mask=inst.mask)
+        loss = mean_l1_misfit(p, inst.observed, inst.mask) if kind == "mean_l1" else rel
+        total = total + loss
+        misfits[k] = float(rel.detach())
+        extra[k] = {"data_loss": float(loss.detach())}
+    return total, misfits, extra
+
+
+class BatchedAdam(Solver):
+    """Shared :meth:`solve_batch` of the Adam baselines (set :attr:`batched` to use it)."""
+
+    batched: ClassVar[bool] = True
+
+    def batch_lams(self, vec_env: Any) -> list[float] | None:
+        """The regulariser weight of each instance (``None``: no regulariser)."""
+        return None
+
+    def batch_penalty(self) -> Penalty | None:
+        """The regulariser of one normalised field (``None``: none)."""
+        return None
+
+    def solve_batch(
+        self, vec_env: Any, *, callbacks: Sequence[ProgressCallback | None] | None = None
+    ) -> list[np.ndarray]:
+        """Adam on every instance of ``vec_env`` at once (:func:`adam_inversion_batch`)."""
+        self.resolve_params(vec_env.envs[0])
+        return adam_inversion_batch(
+            vec_env,
+            lr=float(self.params["lr"]),
+            iterations=int(self.params["iterations"]),
+            penalty=self.batch_penalty(),
+            lams=self.batch_lams(vec_env),
+            data_loss=check_data_loss(self.name, self.params["data_loss"]),
+            callbacks=callbacks,
+        )
+
+
+class AdamFWI(BatchedAdam):
     """Unregularised gradient inversion with Adam and cosine learning-rate annealing."""
 
     name: ClassVar[str] = "adam"

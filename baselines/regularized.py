@@ -62,9 +62,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from baselines.gradient import RED_DIFFEQ, adam_inversion
+from baselines.gradient import RED_DIFFEQ, BatchedAdam, adam_inversion
 from invbench.core.data_loss import check_data_loss
-from invbench.core.solver import ProgressCallback, Reference, Solver
+from invbench.core.solver import ProgressCallback, Reference
 
 REG_SCALES = ("mean", "relative")
 
@@ -107,8 +107,8 @@ def mean_data_power(observed: torch.Tensor, mask: torch.Tensor, kind: str) -> fl
     return float((w * power).sum() / w.sum().clamp_min(1.0))
 
 
-class _RegularizedAdam(Solver, abc.ABC):
-    """Adam on ``J(m) + λ_eff R(mu)``; subclasses define :meth:`penalty`."""
+class _RegularizedAdam(BatchedAdam, abc.ABC):
+    """Adam on ``J(m) + λ_eff R(mu)``; subclasses define :meth:`penalty` (batched: see ``BatchedAdam``)."""
 
     defaults: ClassVar[dict[str, Any]] = dict(_COMMON_DEFAULTS)
 
@@ -132,6 +132,14 @@ class _RegularizedAdam(Solver, abc.ABC):
         if scale == "relative":
             return lam
         return lam / max(mean_data_power(inst.observed, inst.mask, base.misfit_kind), 1e-30)
+
+    def batch_penalty(self) -> Any:
+        """The regulariser of a batched solve: the same :meth:`penalty`."""
+        return self.penalty
+
+    def batch_lams(self, vec_env: Any) -> list[float]:
+        """:meth:`effective_lambda` of each instance (it depends on the instance's observed data)."""
+        return [self.effective_lambda(env) for env in vec_env.envs]
 
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Run Adam on the regularised objective until the iteration count or the budget is reached."""

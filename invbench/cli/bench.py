@@ -63,6 +63,13 @@ def bench(
         str | None,
         typer.Option("--shard", help="Run only part K/N of the plan (every N-th cell from K), e.g. 0/2."),
     ] = None,
+    batch_size: Annotated[
+        str,
+        typer.Option(
+            help="Cells of one task a batched solver (adam, tikhonov, tv) solves together, one batched "
+            "physics call per iteration: a number, or auto (1 on the CPU, 64 on CUDA)."
+        ),
+    ] = "auto",
     dry_run: Annotated[bool, typer.Option(help="List the planned cells and exit.")] = False,
 ) -> None:
     """Run a benchmark suite: tasks x instances x solvers x seeds, into a parquet results folder."""
@@ -123,6 +130,7 @@ def bench(
             retry_failed=retry_failed,
             console=console,
             options={"suite": suite, "device": device, "base_seed": base_seed},
+            batch_size=batch_size,
         )
     except (ResultsExistError, ValueError) as e:
         fail(str(e), e)

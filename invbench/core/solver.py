@@ -26,7 +26,7 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -131,6 +131,10 @@ class Solver(abc.ABC):
     part of its cost: see :meth:`training_cost`)."""
     references: ClassVar[tuple[Reference, ...]] = ()
     """The papers (and code releases) the method comes from, for its leaderboard card."""
+    batched: ClassVar[bool] = False
+    """:meth:`solve_batch` solves B instances together (one batched physics call per iteration), so
+    the harness may group this solver's cells on one task into batches (``invbench bench
+    --batch-size``). A batched solver must give each instance the estimate :meth:`solve` would."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -180,6 +184,23 @@ class Solver(abc.ABC):
     @abc.abstractmethod
     def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
         """Solve the instance the environment was reset to; return the final estimate."""
+
+    def solve_batch(
+        self, vec_env: Any, *, callbacks: Sequence[ProgressCallback | None] | None = None
+    ) -> list[np.ndarray]:
+        """Solve the B instances a vector environment was reset to; one estimate per sub-environment.
+
+        ``vec_env`` is an :class:`~invbench.core.vector.InverseProblemVectorEnv`; ``callbacks[k]``
+        receives sub-environment k's progress. This default solves them one after another through
+        :meth:`solve` on each sub-environment (correct for every solver, no faster); solvers that set
+        :attr:`batched` override it to simulate all B in one call per iteration
+        (``vec_env.evaluate`` / ``vec_env.operator``).
+        """
+        envs = list(vec_env.envs)
+        calls = list(callbacks) if callbacks is not None else [None] * len(envs)
+        if len(calls) != len(envs):
+            raise ValueError(f"{self.name}: {len(calls)} callbacks for {len(envs)} sub-environments")
+        return [self.solve(env, callback=cb) for env, cb in zip(envs, calls, strict=True)]
 
     def weights(self) -> list[dict[str, Any]]:
         """The trained weights the solver uses (after :meth:`setup`), one record each.

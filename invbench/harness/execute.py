@@ -18,6 +18,7 @@ import json
 import math
 import re
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +28,10 @@ import pandas as pd
 
 from invbench.core.env import Instance
 from invbench.core.seeding import HIDDEN_SPLIT
+from invbench.harness.batch_side import solve_batch_cells
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.guards import CellTimeout
-from invbench.harness.isolation import solve_isolated
+from invbench.harness.isolation import solve_isolated_batch
 from invbench.harness.provenance import versions
 from invbench.harness.seeds import short_hash
 from invbench.harness.signing import sign_row
@@ -145,6 +147,7 @@ def base_row(cell: Cell) -> dict[str, Any]:
         "training_wall_time": 0.0,
         "training_devices": "",
         "isolated": True,
+        "batch_size": 1,
         "verified": False,
         "signature": "",
         "timestamp": pd.Timestamp.now(tz="UTC"),
@@ -178,31 +181,85 @@ def run_cell(
     Returns:
         The cell's outcome.
     """
-    row = base_row(cell)
-    row["isolated"] = bool(isolate)
-    env: gym.Env | None = None
-    example: dict[str, np.ndarray] = {}
-    arrays: dict[str, np.ndarray] = {}
-    report = SolveReport()
-    estimate: np.ndarray | None = None
-    if progress is not None:
-        progress({"cell_id": cell.cell_id, "label": cell.label, "event": "start"})
+    return run_batch([cell], progress, figure=figure, isolate=isolate)[0]
 
-    def draw_instance() -> Instance:
-        nonlocal env
-        env = make(cell.task, **cell.env_kwargs)
-        env.reset(seed=cell.seed, options={"split": cell.split, "index": cell.index})
-        return env.unwrapped.public_instance()
+
+def run_batch(
+    cells: Sequence[Cell], progress: ProgressSink | None = None, *, figure: bool = False, isolate: bool = True
+) -> list[CellOutcome]:
+    """Run cells that one batched solver solves together (or one cell); one outcome per cell.
+
+    A single cell runs :meth:`~invbench.core.solver.Solver.solve`; several cells (one task, solver and
+    parameters: :func:`invbench.harness.batching.batches`) run the solver's
+    :meth:`~invbench.core.solver.Solver.solve_batch` on a vector environment
+    (:mod:`invbench.harness.batch_side`). Either way this process draws every instance and scores each
+    estimate on its own environment, so a batched cell's row has the same columns and metrics as an
+    unbatched one (``batch_size`` says how many cells shared its solve).
+
+    Args:
+        cells: The cells.
+        progress: As :func:`run_cell`.
+        figure: As :func:`run_cell`.
+        isolate: As :func:`run_cell`.
+
+    Returns:
+        The outcomes, in the cells' order.
+    """
+    cells = list(cells)
+    rows = [base_row(cell) for cell in cells]
+    for row in rows:
+        row["isolated"] = bool(isolate)
+        row["batch_size"] = len(cells)
+    envs: list[gym.Env | None] = [None] * len(cells)
+    reports = [SolveReport(batch_size=len(cells)) for _ in cells]
+    if progress is not None:
+        for cell in cells:
+            progress({"cell_id": cell.cell_id, "label": cell.label, "event": "start"})
+
+    def draw_instances() -> list[Instance]:
+        public = []
+        for k, cell in enumerate(cells):
+            env = make(cell.task, **cell.env_kwargs)
+            envs[k] = env
+            env.reset(seed=cell.seed, options={"split": cell.split, "index": cell.index})
+            public.append(env.unwrapped.public_instance())
+        return public
 
     def relay(event: dict[str, Any]) -> None:
         if progress is not None and event.get("event") not in ("loaded", "solving"):
             progress(event)
 
+    failure: tuple[str, str] | None = None
     try:
         if isolate:
-            report = solve_isolated(cell, draw_instance, relay)
+            reports = solve_isolated_batch(cells, draw_instances, relay)
+        elif len(cells) == 1:
+            reports = [solve_cell(cells[0], lambda: draw_instances()[0], relay, own_interrupts=False)]
         else:
-            report = solve_cell(cell, draw_instance, relay, own_interrupts=False)
+            reports = solve_batch_cells(cells, draw_instances, relay, own_interrupts=False)
+    except Exception as e:
+        failure = (f"scoring: {type(e).__name__}: {e}", traceback.format_exc()[-4000:])
+    outcomes = []
+    for cell, row, report, env in zip(cells, rows, reports, envs, strict=True):
+        if failure is not None:
+            row.update(status="failed", reason=failure[0], traceback=failure[1])
+            row["timestamp"] = pd.Timestamp.now(tz="UTC")
+            if env is not None:
+                env.close()
+            outcomes.append(CellOutcome(row=row))
+            continue
+        outcomes.append(_score(cell, row, report, env, figure))
+    return outcomes
+
+
+def _score(
+    cell: Cell, row: dict[str, Any], report: SolveReport, env: gym.Env | None, figure: bool
+) -> CellOutcome:
+    """Score a cell's estimate on its own (harness-side) environment and finish its row."""
+    example: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {}
+    estimate: np.ndarray | None = None
+    try:
         _fill_from_report(row, report, cell)
         if report.status == "solved":
             assert env is not None and report.estimate is not None

@@ -13,8 +13,9 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
+from invbench.harness.batching import batches
 from invbench.harness.cells import Cell
-from invbench.harness.execute import CellOutcome, ProgressSink, failed_outcome, run_cell
+from invbench.harness.execute import CellOutcome, ProgressSink, failed_outcome, run_batch
 
 PROGRESS_TOPIC = "invbench-progress"
 
@@ -24,8 +25,10 @@ class Executor(Protocol):
 
     name: str
 
-    def map(self, cells: Sequence[Cell], progress: ProgressSink | None = None) -> Iterator[CellOutcome]:
-        """Run ``cells``; yield each outcome when it finishes."""
+    def map(
+        self, cells: Sequence[Cell], progress: ProgressSink | None = None, *, batch_size: int = 1
+    ) -> Iterator[CellOutcome]:
+        """Run ``cells`` (a batched solver's in batches of up to ``batch_size``); yield each outcome."""
         ...
 
     def close(self) -> None:
@@ -51,14 +54,16 @@ class LocalExecutor(_ContextMixin):
 
     name = "local"
 
-    def map(self, cells: Sequence[Cell], progress: ProgressSink | None = None) -> Iterator[CellOutcome]:
-        """Run ``cells`` in order."""
-        for cell in cells:
-            yield run_cell(cell, progress)
+    def map(
+        self, cells: Sequence[Cell], progress: ProgressSink | None = None, *, batch_size: int = 1
+    ) -> Iterator[CellOutcome]:
+        """Run ``cells`` in order (a batched solver's in batches, :mod:`invbench.harness.batching`)."""
+        for unit in batches(cells, batch_size):
+            yield from run_batch(unit, progress)
 
 
-def _run_on_worker(cell: Cell, torch_threads: int, throttle: float) -> CellOutcome:
-    """Run one cell on a dask worker, publishing progress events to the client."""
+def _run_on_worker(cells: list[Cell], torch_threads: int, throttle: float) -> list[CellOutcome]:
+    """Run one cell (or one batch) on a dask worker, publishing progress events to the client."""
     import torch
     from distributed import get_worker
 
@@ -74,7 +79,7 @@ def _run_on_worker(cell: Cell, torch_threads: int, throttle: float) -> CellOutco
         last[0] = now
         worker.log_event(PROGRESS_TOPIC, {**event, "worker": worker.address})
 
-    return run_cell(cell, publish)
+    return run_batch(cells, publish)
 
 
 class DaskExecutor(_ContextMixin):
@@ -141,8 +146,10 @@ class DaskExecutor(_ContextMixin):
             dashboard_address=None,
         )
 
-    def map(self, cells: Sequence[Cell], progress: ProgressSink | None = None) -> Iterator[CellOutcome]:
-        """Submit every cell, yield outcomes as they complete; a lost worker gives a ``failed`` row."""
+    def map(
+        self, cells: Sequence[Cell], progress: ProgressSink | None = None, *, batch_size: int = 1
+    ) -> Iterator[CellOutcome]:
+        """Submit every cell (or batch), yield outcomes as they complete; a lost worker fails its cells."""
         from distributed import as_completed
 
         if progress is not None:
@@ -150,24 +157,25 @@ class DaskExecutor(_ContextMixin):
         futures = {
             self.client.submit(
                 _run_on_worker,
-                cell,
+                unit,
                 self.torch_threads,
                 self.throttle,
-                key=f"invbench-cell-{cell.cell_id}-{time.time_ns()}",
+                key=f"invbench-cell-{unit[0].cell_id}-{time.time_ns()}",
                 pure=False,
-                resources={"GPU": 1} if cell.uses_gpu else None,
-            ): cell
-            for cell in cells
+                resources={"GPU": 1} if unit[0].uses_gpu else None,
+            ): unit
+            for unit in batches(cells, batch_size)
         }
         try:
             for future in as_completed(futures):
-                cell = futures[future]
+                unit = futures[future]
                 try:
-                    outcome = future.result()
+                    outcomes = future.result()
                 except Exception as e:
-                    outcome = failed_outcome(cell, f"dask worker error: {type(e).__name__}: {e}")
+                    reason = f"dask worker error: {type(e).__name__}: {e}"
+                    outcomes = [failed_outcome(c, reason) for c in unit]
                 future.release()
-                yield outcome
+                yield from outcomes
         finally:
             for future in futures:
                 if not future.done():

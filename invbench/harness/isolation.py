@@ -15,8 +15,12 @@ What the harness guarantees, whatever the solver does:
 * The worker ignores SIGINT: the user's Ctrl-C reaches only the harness, which kills the worker and
   stops the run; ``--resume`` reruns the cell.
 
-The protocol (worker -> harness): ``("event", dict)`` progress events, ``("instance",)`` asking for the
-public instance (answered with ``("instance", dict)``), ``("report", SolveReport)`` last.
+A worker solves one cell, or a batch of cells of a batched solver
+(:mod:`invbench.harness.batch_side`); a batch's time limit is the sum of its cells'.
+
+The protocol (worker -> harness): ``("event", dict)`` progress events (each naming its cell),
+``("instance",)`` asking for the public instances (answered with ``("instance", [dict, ...])``, one per
+cell), ``("reports", [SolveReport, ...])`` last, one per cell.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import torch
 
 from invbench.core.env import Instance
 from invbench.core.seeding import SALT_ENV
+from invbench.harness.batch_side import batch_timeout, solve_batch_cells
 from invbench.harness.cells import Cell
 from invbench.harness.solver_side import InstanceSource, ProgressSink, SolveReport, solve_cell
 
@@ -105,9 +110,9 @@ def unpack_instance(packed: dict[str, Any]) -> Instance:
 
 
 def _worker_main(
-    conn: multiprocessing.connection.Connection, cell: Cell, threads: int, environ: dict[str, str]
+    conn: multiprocessing.connection.Connection, cells: list[Cell], threads: int, environ: dict[str, str]
 ) -> None:
-    """Entry point of a worker process: solve one cell, report, exit."""
+    """Entry point of a worker process: solve one cell (or one batch), report, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The forkserver's environment is the one of its start; the cell runs in the harness's current one.
     os.environ.clear()
@@ -118,23 +123,30 @@ def _worker_main(
     def send_event(event: dict[str, Any]) -> None:
         conn.send(("event", event))
 
-    def get_instance() -> Instance:
+    def get_instances() -> list[Instance]:
         conn.send(("instance",))
         kind, packed = conn.recv()
         if kind != "instance":
-            raise RuntimeError(f"harness protocol: expected the instance, got {kind!r}")
-        return unpack_instance(packed)
+            raise RuntimeError(f"harness protocol: expected the instances, got {kind!r}")
+        return [unpack_instance(p) for p in packed]
 
     try:
-        report = solve_cell(cell, get_instance, send_event, own_interrupts=True)
+        if len(cells) == 1:
+            reports = [solve_cell(cells[0], lambda: get_instances()[0], send_event, own_interrupts=True)]
+        else:
+            reports = solve_batch_cells(cells, get_instances, send_event, own_interrupts=True)
     except BaseException as e:  # the harness's own code failed here (e.g. an import): report it
-        report = SolveReport(
-            status="failed",
-            reason=f"solver worker: {type(e).__name__}: {e}",
-            traceback=traceback.format_exc()[-4000:],
-        )
+        reports = [
+            SolveReport(
+                status="failed",
+                reason=f"solver worker: {type(e).__name__}: {e}",
+                traceback=traceback.format_exc()[-4000:],
+                batch_size=len(cells),
+            )
+            for _ in cells
+        ]
     try:
-        conn.send(("report", report))
+        conn.send(("reports", reports))
     finally:
         conn.close()
     sys.stdout.flush()
@@ -214,46 +226,86 @@ def solve_isolated(
     Raises:
         KeyboardInterrupt: The user stopped the run (the worker is killed first).
     """
+    reports = solve_isolated_batch(
+        [cell], lambda: [get_instance()], progress, grace=grace, setup_limit=setup_limit
+    )
+    return reports[0]
+
+
+def solve_isolated_batch(
+    cells: list[Cell],
+    get_instances: Any,
+    progress: ProgressSink | None = None,
+    *,
+    grace: float | None = None,
+    setup_limit: float = SETUP_LIMIT_S,
+) -> list[SolveReport]:
+    """Run the solver's half of a batch of cells (or of one) in a fresh worker process.
+
+    Args:
+        cells: The cells (more than one: a batched solver's cells of one task).
+        get_instances: ``() -> list[Instance]``: draws the public instances in this process when the
+            worker asks.
+        progress: Receives the worker's progress events.
+        grace: Seconds past the batch's time limit before the worker is killed (default
+            :func:`kill_grace`).
+        setup_limit: Seconds allowed before ``solve`` starts.
+
+    Returns:
+        One report per cell: the worker's, or ones the harness writes when it died or was killed.
+
+    Raises:
+        KeyboardInterrupt: The user stopped the run (the worker is killed first).
+    """
     ctx = _mp_context()
     parent, child = ctx.Pipe(duplex=True)
     proc = ctx.Process(
-        target=_worker_main, args=(child, cell, torch.get_num_threads(), _worker_environ()), daemon=True
+        target=_worker_main,
+        args=(child, list(cells), torch.get_num_threads(), _worker_environ()),
+        daemon=True,
     )
-    grace = kill_grace(cell.timeout) if grace is None else float(grace)
+    limit = batch_timeout(cells)
+    grace = kill_grace(limit) if grace is None else float(grace)
     events: list[dict[str, Any]] = []
-    loaded: dict[str, Any] = {}
+    loaded: dict[str, dict[str, Any]] = {}
     with _without_main_module():
         proc.start()
     child.close()
     deadline = time.monotonic() + setup_limit
     phase = "setup"
     solve_started = 0.0
+
+    def written(make: Any) -> list[SolveReport]:
+        return [_known(loaded.get(c.cell_id, {}), make(c, [e for e in events if _of(e, c)])) for c in cells]
+
     try:
         while True:
             wait = max(deadline - time.monotonic(), 0.0)
             if not parent.poll(min(wait, 1.0)):
                 if time.monotonic() >= deadline:
-                    return _known(
-                        loaded, _killed(cell, proc, phase, events, setup_limit, grace, solve_started)
+                    _stop(proc)
+                    return written(
+                        lambda c, ev, ph=phase, t0=solve_started: _killed(
+                            limit, ph, ev, setup_limit, grace, t0
+                        )
                     )
                 if not proc.is_alive() and not parent.poll(0):
-                    return _known(loaded, _died(cell, proc, events))
+                    return written(lambda c, ev: _died(proc, ev))
                 continue
             try:
                 message = parent.recv()
             except (EOFError, OSError):
-                return _known(loaded, _died(cell, proc, events))
+                return written(lambda c, ev: _died(proc, ev))
             kind = message[0]
             if kind == "event":
                 event = message[1]
                 if event.get("event") == "loaded":
-                    loaded = event
+                    loaded[str(event.get("cell_id"))] = event
                     continue
                 if event.get("event") == "solving":
-                    phase, solve_started = "solve", time.monotonic()
-                    deadline = solve_started + (
-                        cell.timeout + grace if math.isfinite(cell.timeout) else math.inf
-                    )
+                    if phase != "solve":
+                        phase, solve_started = "solve", time.monotonic()
+                        deadline = solve_started + (limit + grace if math.isfinite(limit) else math.inf)
                     continue
                 event["t"] = time.monotonic() - solve_started if solve_started else math.nan
                 events.append(event)
@@ -261,12 +313,12 @@ def solve_isolated(
                     progress(event)
             elif kind == "instance":
                 paused = time.monotonic()
-                parent.send(("instance", pack_instance(get_instance())))
-                deadline += time.monotonic() - paused  # drawing the instance is the harness's time
-            elif kind == "report":
-                report: SolveReport = message[1]
+                parent.send(("instance", [pack_instance(i) for i in get_instances()]))
+                deadline += time.monotonic() - paused  # drawing the instances is the harness's time
+            elif kind == "reports":
+                reports: list[SolveReport] = message[1]
                 proc.join(timeout=5.0)
-                return report
+                return reports
             else:
                 raise RuntimeError(f"harness protocol: unexpected message {kind!r} from the worker")
     except BaseException:
@@ -276,6 +328,11 @@ def solve_isolated(
         parent.close()
         if proc.is_alive():
             _stop(proc)
+
+
+def _of(event: dict[str, Any], cell: Cell) -> bool:
+    """Whether a progress event belongs to ``cell`` (events without a cell id belong to every cell)."""
+    return event.get("cell_id", cell.cell_id) == cell.cell_id
 
 
 def _known(loaded: dict[str, Any], report: SolveReport) -> SolveReport:
@@ -294,21 +351,19 @@ def _stop(proc: Any) -> None:
 
 
 def _killed(
-    cell: Cell,
-    proc: Any,
+    limit: float,
     phase: str,
     events: list[dict[str, Any]],
     setup_limit: float,
     grace: float,
     solve_started: float,
 ) -> SolveReport:
-    _stop(proc)
     if phase == "setup":
         reason = f"killed: the solver did not start solving within {setup_limit:g} s (setup limit)"
         status = "failed"
     else:
         reason = (
-            f"timed out after {cell.timeout:g} s and killed {grace:g} s later (the solver ignored the "
+            f"timed out after {limit:g} s and killed {grace:g} s later (the solver ignored the "
             "deadline); counters as of its last reported iteration"
         )
         status = "timeout"
@@ -321,7 +376,7 @@ def _killed(
     )
 
 
-def _died(cell: Cell, proc: Any, events: list[dict[str, Any]]) -> SolveReport:
+def _died(proc: Any, events: list[dict[str, Any]]) -> SolveReport:
     proc.join(timeout=5.0)
     code = proc.exitcode
     how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"

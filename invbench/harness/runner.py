@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
+from invbench.harness.batching import resolve_batch_size
 from invbench.harness.cells import Cell
 from invbench.harness.display import LiveDisplay
 from invbench.harness.execute import CellOutcome, ProgressSink
@@ -104,6 +105,7 @@ def run_cells(
     *,
     progress: ProgressSink | None = None,
     on_finished: Callable[[CellOutcome], None] | None = None,
+    batch_size: int = 1,
 ) -> pd.DataFrame:
     """Run ``cells`` on ``executor``, storing each outcome as it arrives.
 
@@ -116,13 +118,14 @@ def run_cells(
         executor: Where cells run.
         progress: Receives progress events of running cells.
         on_finished: Called with each outcome after it is stored.
+        batch_size: Cells a batched solver solves together (:mod:`invbench.harness.batching`).
 
     Returns:
         Every row in the store (including earlier runs' when resuming).
     """
     store.root.mkdir(parents=True, exist_ok=True)
     try:
-        for outcome in executor.map(cells, progress):
+        for outcome in executor.map(cells, progress, batch_size=batch_size):
             store.write(outcome)
             if on_finished is not None:
                 on_finished(outcome)
@@ -142,6 +145,7 @@ def run_benchmark(
     retry_failed: bool = False,
     console: Console | None = None,
     options: dict[str, Any] | None = None,
+    batch_size: int | str | None = "auto",
 ) -> pd.DataFrame:
     """Run a planned benchmark into the results folder ``out`` (the engine of ``invbench bench``).
 
@@ -155,6 +159,8 @@ def run_benchmark(
         retry_failed: With ``resume``, run failed and timed-out cells again.
         console: Draw the live display and nothing else here; ``None`` runs quietly.
         options: Extra run options recorded in ``plan.json``.
+        batch_size: Cells a batched solver solves together: an integer, or ``"auto"`` for the
+            device's default (:func:`invbench.harness.batching.resolve_batch_size`).
 
     Returns:
         Every row in ``out``.
@@ -164,6 +170,7 @@ def run_benchmark(
     """
     store = ResultStore(out)
     todo = pending_cells(cells, store, resume=resume, retry_failed=retry_failed)
+    size = resolve_batch_size(batch_size, todo)
     if isinstance(executor, str):
         gpu = any(c.uses_gpu for c in todo)
         kind = executor if todo else "local"  # nothing to run: no cluster to start
@@ -171,12 +178,16 @@ def run_benchmark(
     else:
         exe = executor
     store.root.mkdir(parents=True, exist_ok=True)
-    store.write_plan(list(cells), {"executor": exe.name, "resume": resume, **(options or {})})
+    store.write_plan(
+        list(cells), {"executor": exe.name, "resume": resume, "batch_size": size, **(options or {})}
+    )
     try:
         if console is None:
-            return run_cells(todo, store, exe)
+            return run_cells(todo, store, exe, batch_size=size)
         with LiveDisplay(console, total=len(cells), already=len(cells) - len(todo)) as live:
-            return run_cells(todo, store, exe, progress=live.progress, on_finished=live.finished)
+            return run_cells(
+                todo, store, exe, progress=live.progress, on_finished=live.finished, batch_size=size
+            )
     finally:
         if isinstance(executor, str):
             exe.close()

@@ -63,6 +63,7 @@ class SolveReport:
         memory: ``peak_rss_mb``, ``rss_delta_mb``, ``peak_gpu_mb`` of the solver's process.
         learning: Row columns on weights and training cost.
         weights: The solver's weights records.
+        batch_size: Cells solved together with this one (1: alone; see :mod:`invbench.harness.batch_side`).
     """
 
     status: str = "failed"
@@ -83,6 +84,7 @@ class SolveReport:
     memory: dict[str, float] = field(default_factory=dict)
     learning: dict[str, Any] = field(default_factory=dict)
     weights: list[dict[str, Any]] = field(default_factory=list)
+    batch_size: int = 1
 
 
 class Monitor:
@@ -156,7 +158,7 @@ def capped(solver: Solver, cell: Cell, env: gym.Env) -> Solver:
     return limited
 
 
-def _learning(solver: Solver, report: SolveReport) -> None:
+def fill_learning(solver: Solver, report: SolveReport) -> None:
     """Fill the report's weights records and training-cost columns."""
     records = solver.weights()
     cost = solver.training_cost()
@@ -267,7 +269,7 @@ def solve_cell(
         if solver is not None:
             try:
                 report.params_json = to_json(solver.params)
-                _learning(solver, report)
+                fill_learning(solver, report)
             except Exception as e:  # a broken weights record must not lose the row
                 report.status, report.reason = "failed", f"weights record: {type(e).__name__}: {e}"
         report.curve = monitor.curve

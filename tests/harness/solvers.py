@@ -218,3 +218,38 @@ class SaltSniffer(Solver):
             raise AssertionError("the salt reached the solver")
         env.step(env.unwrapped.instance.initial)  # the served sensors/acquisition work without it
         return env.unwrapped.instance.initial
+
+
+class BatchedBlowup(Solver):
+    """Batched: the instance at sub-environment ``bad`` reports a misfit that grows, the others do not."""
+
+    name: ClassVar[str] = "batched-blowup"
+    batched: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {"iterations": 4, "bad": 1}
+
+    def solve(self, env, *, callback=None):
+        raise AssertionError("a batched cell must go through solve_batch")
+
+    def solve_batch(self, vec_env, *, callbacks=None):
+        fields = np.stack([b.instance.initial for b in vec_env.bases])
+        for it in range(1, self.params["iterations"] + 1):
+            misfits, _ = vec_env.evaluate(fields)
+            for k, cb in enumerate(callbacks or []):
+                grow = 100.0**it if k == self.params["bad"] else 1.0
+                cb(Progress(iteration=it, misfit=float(misfits[k]) * grow, info=_info(vec_env.envs[k])))
+        return list(fields)
+
+
+class BatchedBoom(Solver):
+    """Batched, and fails after one batched evaluation."""
+
+    name: ClassVar[str] = "batched-boom"
+    batched: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def solve(self, env, *, callback=None):
+        raise AssertionError("a batched cell must go through solve_batch")
+
+    def solve_batch(self, vec_env, *, callbacks=None):
+        vec_env.evaluate(np.stack([b.instance.initial for b in vec_env.bases]))
+        raise RuntimeError("boom in a batch")

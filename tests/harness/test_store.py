@@ -107,9 +107,9 @@ def test_crash_mid_run_then_resume_runs_only_the_missing_cells(tmp_path, monkeyp
     ran = []
 
     class Recording(LocalExecutor):
-        def map(self, cells, progress=None):
+        def map(self, cells, progress=None, *, batch_size=1):
             ran.extend(c.cell_id for c in cells)
-            yield from super().map(cells, progress)
+            yield from super().map(cells, progress, batch_size=batch_size)
 
     results = run_benchmark(cells, tmp_path, executor=Recording(), resume=True)
     assert ran == [c.cell_id for c in cells[2:]]
@@ -125,7 +125,7 @@ def test_retry_failed(tmp_path):
     ran = []
 
     class Recording(LocalExecutor):
-        def map(self, cells, progress=None):
+        def map(self, cells, progress=None, *, batch_size=1):
             ran.extend(cells)
             yield from super().map(cells, progress)
 
