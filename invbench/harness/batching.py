@@ -21,8 +21,9 @@ from invbench.harness.cells import Cell
 
 DEFAULT_BATCH_SIZE: dict[str, int] = {"cpu": 1, "cuda": 64}
 """``--batch-size auto`` per device type. On this project's 2-core CPU the benchmark workers already
-use every core with one cell each, and batching did not raise the cells per hour
-(``docs/performance.md``); on a GPU one 70 x 70 model with 5 shots leaves the device nearly idle."""
+use every core with one cell each, and batching did not raise the cells per hour (README,
+"Performance": 1.00x at one thread, 1.03x at two); on a GPU one 70 x 70 model with 5 shots leaves
+the device nearly idle."""
 
 
 @cache
