@@ -35,14 +35,18 @@ CONDITIONS: tuple[str, ...] = (CLEAN, *ROBUSTNESS_VARIANTS)
 INITIAL = "initial model"
 FOCUS = "red-diffeq"
 COMPARED: tuple[str, ...] = (
+    "red-diffeq (prior=fwi-lite)",
+    "red-diffeq (prior=fwi-long)",
     "red-diffeq (lam=0.75)",
     "tv (data_loss=mean_l1)",
     "tikhonov (data_loss=mean_l1)",
     "adam (data_loss=mean_l1)",
+    "diffusion-fwi (prior=fwi-lite)",
     "diffusion-fwi",
 )
-"""Columns of the family table: the released RED-DiffEq setting and every baseline on its L1 loss
-(a label falls back to the plain solver name where that solver ran with one parameter set)."""
+"""Columns of the family table: the released RED-DiffEq setting (with each FWI prior it ran with) and
+every baseline on its L1 loss, in the leaderboard's labels; a label falls back to the plain solver name
+where rows carry no parameters to label by (``lam=0.75``: the labels of such tables)."""
 
 FIGURE_NAME = "robustness.png"
 SECTION_TITLE = "The red-diffeq suite across tasks"
@@ -107,11 +111,27 @@ def suite_rows(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_variants(df: pd.DataFrame) -> pd.Series:
-    """Solver labels that tell parameter variants apart: ``red-diffeq (lam=0)`` beside ``(lam=0.75)``.
+    """Solver labels that tell parameter variants apart, as the leaderboard spells them.
 
-    A solver run with a single parameter set keeps its plain name; otherwise each row's label lists
-    the parameters whose values differ between that solver's rows.
+    Rows of a results table (with ``solver_spec``, ``task``, ``params`` and ``params_hash``) get the
+    leaderboard's label (:func:`invbench.leaderboard.labels.variant_label`: the parameters that differ
+    from the solver's defaults on the task, e.g. ``red-diffeq (prior=fwi-lite)`` and
+    ``red-diffeq (lam=0, prior=fwi-lite)``), so a study table and the board name a run alike. Rows
+    without those columns keep their plain name for a solver run with one parameter set, and list the
+    parameters that differ between a solver's rows otherwise (``red-diffeq (lam=0)``).
     """
+    if {"solver_spec", "task", "params", "params_hash"} <= set(df.columns):
+        from invbench.leaderboard.labels import variant_label
+
+        return pd.Series(
+            [
+                variant_label(
+                    str(r.solver_spec), str(r.solver), str(r.task), str(r.params), str(r.params_hash)
+                )
+                for r in df.itertuples()
+            ],
+            index=df.index,
+        )
     labels = df["solver"].astype(str).copy()
     for solver, grp in df.groupby("solver"):
         params = grp["params"].map(lambda p: json.loads(p) if isinstance(p, str) and p else {})
@@ -130,15 +150,25 @@ def is_focus(label: str) -> bool:
 
 
 def compared_labels(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED) -> list[str]:
-    """The labels of ``wanted`` present in ``rows``, each falling back to its plain solver name."""
+    """The labels of ``wanted`` present in ``rows``.
+
+    Each falls back to its plain solver name, else to the solver's only labelled variant, once per
+    solver unless ``wanted`` names several of its variants that ran.
+    """
     present = set(rows["solver"])
-    out = []
+    out: list[str] = []
     for label in wanted:
         plain = label.split(" (")[0]
+        taken = plain in out or any(o.startswith(f"{plain} (") for o in out)
+        variants = sorted(p for p in present if p.startswith(f"{plain} ("))
         if label in present:
             out.append(label)
+        elif taken:
+            continue
         elif plain in present:
             out.append(plain)
+        elif len(variants) == 1:  # the one variant that ran (e.g. a shortened test run)
+            out.append(variants[0])
     return out
 
 
