@@ -193,9 +193,14 @@ def test_report_against_shared_openfwi_maps():
     if not (SHARED_OPENFWI / "flatvel_a_train.npz").exists():
         pytest.skip(f"real OpenFWI maps not found in {SHARED_OPENFWI}")
     real = real_openfwi_maps(SHARED_OPENFWI, n=8)
-    for maps in real.values():
+    assert set(real) == {"FlatVel-A", "CurveVel-A", "CurveFault-A"}
+    for family, maps in real.items():
         assert maps.shape == (8, 1, 70, 70) and maps.min() >= 1500 and maps.max() <= 4500
-        assert np.all(fwi_map_stats(maps)["monotonic"] == 1.0)  # A families never decrease with depth
+        monotone = fwi_map_stats(maps)["monotonic"]
+        if family.endswith("Vel-A"):
+            assert np.all(monotone == 1.0)  # the Vel-A families never decrease with depth
+        else:
+            assert np.mean(monotone) < 1.0  # faults put fast rock above slow in most maps
     rep = prior_report(tiny_prior("fwi", (70, 70)), **TINY, real=real)
     assert set(rep["real"]) == set(real)
     assert math.isfinite(rep["real"]["FlatVel-A"]["procedural"]["pooled_sliced_wasserstein"])

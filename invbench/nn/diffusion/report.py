@@ -25,8 +25,13 @@ from invbench.nn.diffusion.evaluate import (
     quality_report,
 )
 
-REAL_FILES: dict[str, str] = {"FlatVel-A": "flatvel_a_train.npz", "CurveVel-A": "curvevel_a_train.npz"}
-"""Real OpenFWI families the report compares FWI priors with, and their file names."""
+REAL_FILES: dict[str, str] = {
+    "FlatVel-A": "flatvel_a_train.npz",
+    "CurveVel-A": "curvevel_a_train.npz",
+    "CurveFault-A": "curvefault_a_calib.npz",
+}
+"""Real OpenFWI families the report compares FWI priors with, and their file names (the CurveFault-A
+file holds 300 maps of OpenFWI's test split, given to calibrate generators and priors)."""
 
 STAT_LABELS: dict[str, str] = {
     "distinct_velocities": "distinct velocities per map",
@@ -49,8 +54,8 @@ def real_openfwi_maps(folder: str | Path, *, n: int | None = 512, seed: int = 0)
     """Real OpenFWI velocity maps of the families in :data:`REAL_FILES` found in a folder.
 
     Args:
-        folder: Folder holding ``flatvel_a_train.npz`` and/or ``curvevel_a_train.npz`` (one array
-            ``model`` of shape ``(N, 1, 70, 70)``, m/s).
+        folder: Folder holding any of :data:`REAL_FILES` (one array ``model`` of shape
+            ``(N, 1, 70, 70)``, m/s).
         n: Maps per family: a seeded subset without replacement, in file order (``None``: all).
         seed: Seed of the subset.
 
