@@ -1,4 +1,4 @@
-"""``invbench train``: learned models (field autoencoders, latent diffusion, InversionNet), one command."""
+"""``invbench train``: learned models (field autoencoders, latent diffusion, InversionNet, WaveDiffusion)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import typer
 
 from invbench.cli.app import app, console, fail
 
-MODELS = ("vae", "ldm", "inversionnet")
+MODELS = ("vae", "ldm", "inversionnet", "wavediffusion-stage1")
+PAIR_MODELS = ("inversionnet", "wavediffusion-stage1")
+"""Models that train on `invbench generate-pairs` folders (FWI only)."""
 
 
 def default_autoencoder(domain: str, preset: str, out_dir: Path) -> str:
@@ -24,11 +26,15 @@ def train_command(
     model: Annotated[
         str,
         typer.Option(
-            help="vae (field autoencoder), ldm (latent diffusion on a VAE) or inversionnet (data-driven FWI)."
+            help="vae (field autoencoder), ldm (latent diffusion on a VAE), inversionnet (data-driven FWI) "
+            "or wavediffusion-stage1 (WaveDiffusion's joint VQ autoencoder)."
         ),
     ],
     domain: Annotated[
-        str | None, typer.Option(help="darcy-grf, darcy-bimaterial or fwi (inversionnet: fwi, the default).")
+        str | None,
+        typer.Option(
+            help="darcy-grf, darcy-bimaterial or fwi (inversionnet, wavediffusion-*: fwi, the default)."
+        ),
     ] = None,
     preset: Annotated[str, typer.Option(help="lite (2-core CPU) or paper (GPU).")] = "lite",
     steps: Annotated[int | None, typer.Option(help="Total optimiser steps (default: the preset's).")] = None,
@@ -46,11 +52,15 @@ def train_command(
     pairs: Annotated[
         list[Path] | None,
         typer.Option(
-            help="inversionnet only: a folder made by `invbench generate-pairs` (repeat it for a mixture)."
+            help="inversionnet, wavediffusion-*: a folder made by `invbench generate-pairs` (repeat it for a "
+            "mixture)."
         ),
     ] = None,
     held_out: Annotated[
-        int, typer.Option(help="inversionnet only: pairs kept out of training, for the held-out errors.")
+        int,
+        typer.Option(
+            help="inversionnet, wavediffusion-*: pairs kept out of training, for the held-out errors."
+        ),
     ] = 256,
     resume: Annotated[
         bool, typer.Option(help="Continue from the training state beside --out (NAME.train/) if any.")
@@ -58,25 +68,25 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed of the weights, the data stream and the noise.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
-    """Train a field VAE, a latent diffusion model or InversionNet (safetensors + manifest; resumable)."""
+    """Train a field VAE, a latent diffusion model, InversionNet or WaveDiffusion (safetensors + manifest)."""
     from invbench.nn.normalize import DOMAINS
 
     if model not in MODELS:
         fail(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
-    if model == "inversionnet":
+    if model in PAIR_MODELS:
         if domain not in (None, "fwi"):
-            fail(f"--model inversionnet is for the fwi domain, not {domain!r}")
+            fail(f"--model {model} is for the fwi domain, not {domain!r}")
         domain = "fwi"
     elif pairs:
-        fail("--pairs applies to --model inversionnet only")
+        fail(f"--pairs applies to --model inversionnet only (or {', '.join(PAIR_MODELS[1:])})")
     if domain is None:
         fail(f"--domain is required for --model {model} (one of {', '.join(DOMAINS)})")
     if domain not in DOMAINS:
         fail(f"--domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
     if model != "ldm" and autoencoder is not None:
         fail("--autoencoder applies to --model ldm only")
-    if model == "inversionnet" and not pairs:
-        fail("--model inversionnet needs --pairs FOLDER (made by `invbench generate-pairs`), one per task")
+    if model in PAIR_MODELS and not pairs:
+        fail(f"--model {model} needs --pairs FOLDER (made by `invbench generate-pairs`), one per task")
     if device not in ("auto", "cpu", "cuda"):
         fail(f"--device must be auto, cpu or cuda, got {device!r}")
     out = out or Path("models") / f"{domain}-{model}-{preset}.safetensors"
@@ -99,6 +109,10 @@ def train_command(
             from solvers.inversionnet.train import train_inversionnet
 
             result = train_inversionnet(list(pairs or []), preset, held_out=held_out, **common)
+        elif model == "wavediffusion-stage1":
+            from solvers.wavediffusion.train_stage1 import train_stage1
+
+            result = train_stage1(list(pairs or []), preset, held_out=held_out, **common)
         else:
             from invbench.nn.autoencoder.checkpoint import load_autoencoder
             from invbench.nn.latent_diffusion.train import train_latent_diffusion
