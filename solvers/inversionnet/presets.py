@@ -9,11 +9,12 @@ exported weights are the last ones, as OpenFWI's). OpenFWI trains 120 epochs (``
 for the Vel, 48 k each for the Fault families) that is 67,500 steps of 256. Measured on this project's
 2-core CPU (1 thread, the other core busy): 4.2 s per step of batch 8, i.e. about 1.9 pairs/s: a GPU job.
 
-``lite`` trains on that CPU in about two hours. Its widths are OpenFWI's halved (16, 32, 64, 128, 256;
-4,340,750 parameters; a 1 x 1 x 256 latent): a convolution's cost falls with the square of its width, so
-half widths cost about a quarter. A quarter of the widths (1.1 M parameters, a 128-channel latent) was
-about 2.2x faster again per step; which of the two trains the better network in two hours is untested,
-and half width is the one that keeps more of OpenFWI's capacity. ``lite`` reads data decimated to 4 ms
+``lite`` trains on that CPU in about an hour. Its widths are OpenFWI's quartered (8, 16, 32, 64, 128;
+a 1 x 1 x 128 latent): a convolution's cost falls with the square of its width. Half widths (4.34 M
+parameters, 8.7 MB in float16) were measured at 1.43 steps/s, quarter widths about 2.2x faster again;
+the quarter is chosen because the repository's shipped weights share a budget of about 60 MB (48 MB were
+taken before InversionNet and WaveDiffusion) and because a CPU hour then buys twice the steps. Which of
+the two trains the better network in the same time is untested. ``lite`` reads data decimated to 4 ms
 (250 samples; :data:`invbench.data.pairs.DEFAULT_TIME_DECIMATION`) with OpenFWI's four temporal strides
 of 2 kept, so each temporal feature map is 4 times coarser in time than OpenFWI's at the same depth
 (250 -> 125 -> 63 -> 32 -> 16 samples, 8 to 64 ms apart, against OpenFWI's 2 to 16 ms) and the encoder
@@ -23,12 +24,11 @@ AMX/AVX-512 BF16: 1.8x faster per step than float32 here), AdamW at a larger lea
 of the weights (decay 0.999) for a steadier export.
 
 Measured (2026-12-07, this project's 2-core VM, ``lscpu``: Intel Xeon with AMX; 1 thread, while two other
-jobs kept both cores busy): ``lite`` through the shared training loop on 64 FlatVel-A pairs, timed over
-steps 6-30: **1.43 steps/s** with bfloat16 (0.70 s per step of 32 pairs), 0.80 steps/s in float32
-(``studies/inversionnet/pairs.py``, 20 steps with the final export: 1.49 and 0.85); the bare network
-(forward, backward, AdamW, no loop) ran at 2.3 steps/s in bfloat16 at a lighter load. Its 10,000
-steps therefore take about 1.2 h (2.3 steps/s) to 1.9 h (1.43 steps/s) on one thread: 320,000 pairs
-seen, e.g. 20 epochs of 4,000 pairs per family.
+jobs kept both cores busy): at half width, through the shared training loop on 64 FlatVel-A pairs, timed
+over steps 6-30: 1.43 steps/s with bfloat16 (0.70 s per step of 32 pairs), 0.80 steps/s in float32
+(``studies/inversionnet/pairs.py``). At quarter width (the ``lite`` preset, 1,085,899 parameters) the
+training run itself reports its steps per second and wall time in the manifest; 10,000 steps of 32
+(320,000 pairs seen, 40 epochs of 2,000 pairs per family) fit in about an hour at the measured 2.2x.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class InversionNetPreset:
 
 _LITE = InversionNetPreset(
     name="lite",
-    widths=tuple(w // 2 for w in WIDTHS),
+    widths=tuple(w // 4 for w in WIDTHS),
     time_strides=(2, 2, 2, 2),
     time_decimation=4,
     weight_decay=1e-4,
@@ -106,7 +106,7 @@ _LITE = InversionNetPreset(
         amp=True,
         export_dtype="float16",
     ),
-    source="invbench lite: OpenFWI's InversionNet at half width on 4 ms data, for a 2-core CPU (docstring)",
+    source="invbench lite: OpenFWI's InversionNet at quarter width on 4 ms data, for a 2-core CPU",
 )
 
 _PAPER = InversionNetPreset(

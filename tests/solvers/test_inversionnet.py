@@ -79,11 +79,11 @@ def test_transforms_are_openfwis():
     np.testing.assert_allclose(t.velocity(t.label(v)), v)
 
 
-def test_presets_follow_openfwi_for_paper_and_halve_it_for_lite():
+def test_presets_follow_openfwi_for_paper_and_quarter_it_for_lite():
     paper, lite = get_preset("paper"), get_preset("lite")
     assert paper.widths == (32, 64, 128, 256, 512) and paper.time_decimation == 1
     assert (paper.train.lr, paper.weight_decay, paper.train.batch_size) == (1e-4, 1e-4, 256)
-    assert lite.widths == tuple(w // 2 for w in paper.widths) and lite.time_decimation == 4
+    assert lite.widths == tuple(w // 4 for w in paper.widths) and lite.time_decimation == 4
     with pytest.raises(ValueError, match="unknown InversionNet preset"):
         get_preset("huge")
 
@@ -210,7 +210,7 @@ def test_train_command_trains_inversionnet_on_pair_folders(pair_dirs, tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads(out.with_suffix(".json").read_text())
-    assert manifest["training"]["preset"] == "lite" and manifest["architecture"]["config"]["widths"][0] == 16
+    assert manifest["training"]["preset"] == "lite" and manifest["architecture"]["config"]["widths"][0] == 8
     refused = runner.invoke(app, ["train", "--model", "inversionnet", "--out", str(out)])
     assert refused.exit_code == 2 and "needs --pairs" in refused.output
     refused = runner.invoke(app, ["train", "--model", "vae", "--domain", "fwi", "--pairs", str(tmp_path)])
