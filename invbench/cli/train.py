@@ -9,8 +9,8 @@ import typer
 
 from invbench.cli.app import app, console, fail
 
-MODELS = ("vae", "ldm", "inversionnet", "wavediffusion-stage1")
-PAIR_MODELS = ("inversionnet", "wavediffusion-stage1")
+MODELS = ("vae", "ldm", "inversionnet", "wavediffusion-stage1", "wavediffusion-ldm")
+PAIR_MODELS = ("inversionnet", "wavediffusion-stage1", "wavediffusion-ldm")
 """Models that train on `invbench generate-pairs` folders (FWI only)."""
 
 
@@ -27,7 +27,8 @@ def train_command(
         str,
         typer.Option(
             help="vae (field autoencoder), ldm (latent diffusion on a VAE), inversionnet (data-driven FWI) "
-            "or wavediffusion-stage1 (WaveDiffusion's joint VQ autoencoder)."
+            "or WaveDiffusion's wavediffusion-stage1 (joint VQ autoencoder) and wavediffusion-ldm (its "
+            "latent diffusion model)."
         ),
     ],
     domain: Annotated[
@@ -45,8 +46,8 @@ def train_command(
     autoencoder: Annotated[
         str | None,
         typer.Option(
-            help="ldm only: the VAE, a path or shipped name "
-            "(default: DOMAIN-vae-PRESET beside --out, else shipped)."
+            help="ldm: the VAE, a path or shipped name (default: DOMAIN-vae-PRESET beside --out, else "
+            "shipped); wavediffusion-ldm: the stage 1 (default: fwi-wavediffusion-stage1-PRESET, likewise)."
         ),
     ] = None,
     pairs: Annotated[
@@ -83,8 +84,8 @@ def train_command(
         fail(f"--domain is required for --model {model} (one of {', '.join(DOMAINS)})")
     if domain not in DOMAINS:
         fail(f"--domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
-    if model != "ldm" and autoencoder is not None:
-        fail("--autoencoder applies to --model ldm only")
+    if model not in ("ldm", "wavediffusion-ldm") and autoencoder is not None:
+        fail("--autoencoder applies to --model ldm and wavediffusion-ldm only")
     if model in PAIR_MODELS and not pairs:
         fail(f"--model {model} needs --pairs FOLDER (made by `invbench generate-pairs`), one per task")
     if device not in ("auto", "cpu", "cuda"):
@@ -113,6 +114,14 @@ def train_command(
             from solvers.wavediffusion.train_stage1 import train_stage1
 
             result = train_stage1(list(pairs or []), preset, held_out=held_out, **common)
+        elif model == "wavediffusion-ldm":
+            from solvers.wavediffusion.checkpoint import stage1_name
+            from solvers.wavediffusion.train_ldm import train_ldm
+
+            beside = out.parent / f"{stage1_name(preset)}.safetensors"
+            stage1 = autoencoder or (str(beside) if beside.is_file() else stage1_name(preset))
+            console.print(f"stage 1: {stage1}")
+            result = train_ldm(stage1, list(pairs or []), preset, held_out=held_out, **common)
         else:
             from invbench.nn.autoencoder.checkpoint import load_autoencoder
             from invbench.nn.latent_diffusion.train import train_latent_diffusion

@@ -48,6 +48,8 @@ BUILTIN_SOLVERS: dict[str, str] = {
     "ld-dim": "solvers.ld_dim.solver:LDDIM",
     "pinn": "solvers.pinn.solver:PINN",
     "inversionnet": "solvers.inversionnet.solver:InversionNet",
+    "wavediffusion-stage1": "solvers.wavediffusion.solver:WaveDiffusionStage1",
+    "wavediffusion": "solvers.wavediffusion.solver:WaveDiffusion",
 }
 ENTRY_POINT_GROUP = "invbench.solvers"
 

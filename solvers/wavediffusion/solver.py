@@ -5,6 +5,11 @@ observed data (decimated and transformed as in training, :mod:`solvers.wavediffu
 shared codebook quantises the latent, the velocity decoder maps it to a 64 x 64 map, which is resized to
 the task's grid and clipped to its velocity range.
 
+``wavediffusion`` refines that latent with the stage-2 latent diffusion model as the paper does
+(:mod:`solvers.wavediffusion.refine`): the last 10 denoising steps from stage 1's latent, at each the
+best of 100 candidate latents by the L2 distance of their decoded seismic data to the observed data,
+then the velocity decoder on the final latent.
+
 Both are amortized: trained offline on simulated pairs, they read only the instance's observed data and
 mask and spend no PDE solve (neither calls the environment's operator; the seismic decoder stands in for
 the physics). They meet data outside their training distribution (noise, missing traces, a low-cut
@@ -201,3 +206,94 @@ class WaveDiffusionStage1(_WaveDiffusionBase):
         with torch.no_grad():
             y = self.stage1.model(s)
         return self.to_field(env, y)
+
+
+class WaveDiffusion(_WaveDiffusionBase):
+    """WaveDiffusion's refinement: stage 1's latent through the last denoising steps, best-of-K by data fit.
+
+    From the quantised latent of the observed data, :func:`~solvers.wavediffusion.refine.refine` runs the
+    last ``refine_steps`` denoising steps of the stage-2 model; at each it draws ``candidates`` latents,
+    decodes their seismic data and keeps the one closest (L2 over the recorded traces) to the observed
+    data; the velocity decoder maps the final latent to the estimate. No PDE solve: the seismic decoder
+    stands in for the physics. Candidates draw their noise from the environment's seeded generator, so a
+    seed gives the same estimate.
+
+    Parameters:
+        checkpoint: ``"auto"`` (the shipped ``fwi-wavediffusion-ldm-lite``), the name of other shipped
+            stage-2 weights, or a path to ``NAME.safetensors``; its stage 1 is found beside it or shipped.
+        refine_steps: Denoising steps (paper: the last 10).
+        candidates: Candidate latents per step (paper: 100).
+        chunk: Candidates decoded per call (memory only; does not change the estimate).
+    """
+
+    name: ClassVar[str] = "wavediffusion"
+    defaults: ClassVar[dict[str, Any]] = {
+        "checkpoint": "auto",
+        "refine_steps": 10,
+        "candidates": 100,
+        "chunk": 25,
+    }
+    kind: ClassVar[str] = "wavediffusion-ldm"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.ldm: Any = None
+
+    def default_checkpoint(self) -> str:
+        """The shipped stage-2 weights ``checkpoint="auto"`` means."""
+        from solvers.wavediffusion.ldm import ldm_name
+
+        return ldm_name()
+
+    def stage1_manifest(self, spec: str) -> dict[str, Any]:
+        """The manifest of the stage 1 the stage-2 weights ``spec`` were trained on."""
+        from solvers.wavediffusion.ldm import stage1_manifest_of
+
+        return stage1_manifest_of(spec)
+
+    def load(self, spec: str, device: torch.device) -> None:
+        """Load the stage-2 weights and their stage 1 (hash-checked against each other)."""
+        from solvers.wavediffusion.ldm import load_ldm
+
+        self.ldm = load_ldm(spec, device)
+        self.stage1 = self.ldm.stage1
+
+    def solve(self, env: gym.Env, *, callback: ProgressCallback | None = None) -> np.ndarray:
+        """The refined estimate (``callback`` is not called: the steps evaluate no data misfit of the task).
+
+        Raises:
+            ValueError: Before :meth:`setup`, bad parameters, or data that cannot be read
+                (:func:`check_observed`).
+        """
+        from invbench.nn.diffusion.prior_solver import solver_generator
+        from solvers.wavediffusion.refine import refine
+
+        s, weights = self.observed_input(env)
+        ldm, p = self.ldm, self.params
+        with torch.no_grad():
+            w, _ = refine(
+                ldm.encode(s),
+                s,
+                eps_fn=ldm.eps,
+                decode_seismic=ldm.decode_seismic,
+                scheduler=ldm.scheduler,
+                steps=int(p["refine_steps"]),
+                candidates=int(p["candidates"]),
+                chunk=int(p["chunk"]),
+                weights=weights,
+                generator=solver_generator(env, ldm.device),
+            )
+            y = ldm.decode_velocity(w)
+        return self.to_field(env, y)
+
+    def weights(self) -> list[dict[str, Any]]:
+        """The records of the stage-1 and stage-2 weights (name, sha256s, training)."""
+        if self.ldm is None:
+            return []
+        from invbench.nn.weights import weights_record
+
+        return [weights_record(self.stage1.spec), weights_record(self.ldm.spec)]
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The manifests of stage 1 and stage 2."""
+        return [self.stage1.manifest, self.ldm.manifest] if self.ldm is not None else []

@@ -34,15 +34,39 @@ FAST = {"observed_solver": "deepwave"}
 
 def tiny_stage1(steps: int = 6, lr: float = 3e-3) -> Stage1Preset:
     """A stage 1 of a few thousand parameters: 4 x 4 x 4 latent, 16 codes, 3 x 32 x 16 seismic input."""
-    train = TrainSpec(batch_size=4, lr=lr, steps=steps, ema_decay=0.9, ema_every=1, ema_start=2,
-                      checkpoint_every=3, export_dtype="float32")  # fmt: skip
+    train = TrainSpec(
+        batch_size=4,
+        lr=lr,
+        steps=steps,
+        ema_decay=0.9,
+        ema_every=1,
+        ema_start=2,
+        checkpoint_every=3,
+        export_dtype="float32",
+    )
     return Stage1Preset(
-        name="tiny", seismic_channels=3, seismic_time=32, receivers=16, velocity_size=16, latent_size=4,
-        embed_dim=4, codebook_size=16, base_channels=4, seismic_multipliers=(1, 1, 2, 2),
-        velocity_multipliers=(1, 1, 2), layers_per_block=1, norm_groups=2, mid_attention=False, beta=0.25,
-        time_decimation=4, seismic_weight=1.0, velocity_weight=1.0, latent_weight=1.0, train=train,
+        name="tiny",
+        seismic_channels=3,
+        seismic_time=32,
+        receivers=16,
+        velocity_size=16,
+        latent_size=4,
+        embed_dim=4,
+        codebook_size=16,
+        base_channels=4,
+        seismic_multipliers=(1, 1, 2, 2),
+        velocity_multipliers=(1, 1, 2),
+        layers_per_block=1,
+        norm_groups=2,
+        mid_attention=False,
+        beta=0.25,
+        time_decimation=4,
+        seismic_weight=1.0,
+        velocity_weight=1.0,
+        latent_weight=1.0,
+        train=train,
         source="test",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +156,14 @@ def test_presets_keep_the_papers_sizes_and_lite_scales_them_down():
 
 def test_stage1_loss_falls_on_tiny_pairs(pair_dirs, tmp_path):
     torch.set_num_threads(1)
-    done = train_stage1(pair_dirs, tiny_stage1(steps=40, lr=5e-3), out=tmp_path / "s.safetensors",
-                        held_out=4, device="cpu", bf16=False)  # fmt: skip
+    done = train_stage1(
+        pair_dirs,
+        tiny_stage1(steps=40, lr=5e-3),
+        out=tmp_path / "s.safetensors",
+        held_out=4,
+        device="cpu",
+        bf16=False,
+    )
     losses = done.losses
     assert len(losses) == 40 and np.mean(losses[-8:]) < 0.8 * np.mean(losses[:8])
 
@@ -170,8 +200,9 @@ def test_a_resumed_run_reproduces_an_uninterrupted_one(pair_dirs, tmp_path):
     first = train_stage1(
         pair_dirs, tiny_stage1(), out=tmp_path / "b.safetensors", held_out=4, device="cpu", steps=3
     )
-    rest = train_stage1(pair_dirs, tiny_stage1(), out=tmp_path / "b.safetensors", held_out=4, device="cpu",
-                        resume=True)  # fmt: skip
+    rest = train_stage1(
+        pair_dirs, tiny_stage1(), out=tmp_path / "b.safetensors", held_out=4, device="cpu", resume=True
+    )
     assert first.step == 3 and rest.start_step == 3 and rest.losses == whole.losses
 
 
@@ -225,8 +256,21 @@ def test_train_command_trains_stage1_on_pair_folders(tmp_path):
 
     generate_pairs(TASK, 20, tmp_path / "pairs", device="cpu")
     out = tmp_path / "fwi-wavediffusion-stage1-lite.safetensors"
-    args = ["train", "--model", "wavediffusion-stage1", "--steps", "1", "--out", str(out), "--device", "cpu",
-            "--held-out", "2", "--pairs", str(tmp_path / "pairs")]  # fmt: skip
+    args = [
+        "train",
+        "--model",
+        "wavediffusion-stage1",
+        "--steps",
+        "1",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--held-out",
+        "2",
+        "--pairs",
+        str(tmp_path / "pairs"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads(out.with_suffix(".json").read_text())
