@@ -28,17 +28,21 @@ autocast, which this CPU runs about twice as fast as float32). Measured there be
 contended thread, batch 16): the stage-1 step at base 16, one block per level and 3 x 256 x 64 seismic
 input took 2.8 s, the seismic decoder alone 0.67 s of it per decode (two decodes per step). So ``lite``:
 
-* base width 16 instead of 128 (a convolution costs the square of its width: 1/64) and 1 residual block
+* base width 8 instead of 128 (a convolution costs the square of its width: 1/256) and 1 residual block
   per level instead of 3 (1/3); all multipliers, the latent (16 x 16 x 32) and the codebook (8192) stay
   the paper's, so the stage-2 model sees the paper's latent shape;
 * seismic data at 8 ms resized to 128 samples instead of 1 ms resized to 1024 (1/8 of the seismic
   branch's cost at every level; the 15 Hz data hold at most 2e-6 of their energy above 62 Hz, the
   8 ms Nyquist frequency, docs/inversionnet.md); the transitions that halve time drop from 6 to 3;
-* a stage-2 UNet of base width 32 instead of 128 with one ResNet block per level instead of two.
+* a stage-2 UNet of base width 24 instead of 128 with one ResNet block per level instead of two.
 
-Measured through the training loop (2026-12-07, same conditions): stage 1 ``lite`` 0.44 steps/s (4.19 M
-parameters), stage 2 ``lite`` 4.6 steps/s (5.0 M), so 3,000 and 20,000 steps take about 1.9 h and 1.2 h;
-parameter counts of both presets and inference times are in docs/wavediffusion.md.
+The widths are also what the repository's shipped weights allow: they share about 60 MB, of which about
+10 MB were left for WaveDiffusion (solvers/inversionnet/presets.py). Base 16 for stage 1 and 32 for the
+UNet (measured at 0.44 and 4.6 steps/s) would have taken 8.4 + 10.0 MB in float16; base 8 and 24 take
+2.6 + 5.6 MB. Measured through the training loop (2026-12-07, same conditions): stage 1 ``lite`` 0.66
+steps/s (1,275,172 parameters; the nearest-entry search of the 8192-entry codebook is a third of a step),
+stage 2 ``lite`` 5.3 steps/s (2,823,464), so 4,000 and 20,000 steps take about 1.7 h and 1.05 h.
+Parameter counts of both presets and inference times are in docs/wavediffusion.md.
 """
 
 from __future__ import annotations
@@ -204,11 +208,11 @@ _STAGE1 = {
         latent_size=16,
         embed_dim=32,
         codebook_size=8192,
-        base_channels=16,
+        base_channels=8,
         seismic_multipliers=SEISMIC_MULTIPLIERS,
         velocity_multipliers=VELOCITY_MULTIPLIERS,
         layers_per_block=1,
-        norm_groups=8,
+        norm_groups=4,
         mid_attention=True,
         beta=0.25,
         time_decimation=8,
@@ -218,7 +222,7 @@ _STAGE1 = {
         train=TrainSpec(
             batch_size=16,
             lr=4e-4,
-            steps=3000,
+            steps=4000,
             warmup_steps=200,
             adam_betas=(0.9, 0.999),
             grad_clip=1.0,
@@ -229,7 +233,7 @@ _STAGE1 = {
             amp=True,
             export_dtype="float16",
         ),
-        source="WaveDiffusion stage 1 at base width 16, 1 block per level, 8 ms data, for a 2-core CPU",
+        source="WaveDiffusion stage 1 at base width 8, 1 block per level, 8 ms data, for a 2-core CPU",
     ),
 }
 
@@ -254,7 +258,7 @@ _LDM = {
     ),
     "lite": LDMPreset(
         name="lite",
-        unet=UNetSpec((32, 64, 64, 128, 128), 1, (False, False, True, True, True), True, 8, 32),
+        unet=UNetSpec((24, 48, 48, 96, 96), 1, (False, False, True, True, True), True, 8, 24),
         schedule=SCHEDULE,
         train=TrainSpec(
             batch_size=16,
@@ -268,7 +272,7 @@ _LDM = {
             amp=True,
             export_dtype="float16",
         ),
-        source="WaveDiffusion stage 2 at base width 32, 1 block per level, for a 2-core CPU",
+        source="WaveDiffusion stage 2 at base width 24, 1 block per level (2-core CPU, weights budget)",
     ),
 }
 

@@ -274,8 +274,7 @@ def test_train_command_trains_stage1_on_pair_folders(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads(out.with_suffix(".json").read_text())
-    assert (
-        manifest["training"]["preset"] == "lite" and manifest["architecture"]["config"]["base_channels"] == 16
-    )
+    lite = get_stage1_preset("lite").network_config()
+    assert manifest["training"]["preset"] == "lite" and manifest["architecture"]["config"] == lite
     refused = CliRunner().invoke(app, ["train", "--model", "wavediffusion-stage1", "--out", str(out)])
     assert refused.exit_code == 2 and "needs --pairs" in refused.output
