@@ -22,6 +22,10 @@ This is the one place where suites are declared; read it to know exactly what a 
   tasks still score every result with their L2 misfit. 300 cells of 300+ wave-equation solves:
   a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--first-instance``/``--instances``
   (``studies/red_diffeq/robustness_table.py`` tabulates whatever has been run).
+* ``data-driven``: the evidence for the amortized methods of issue 23 (InversionNet, WaveDiffusion's
+  stage 1 alone and with its diffusion refinement) on the same four families, clean and degraded, 20
+  test instances each: inference spends no PDE solve, so instances are cheap; the initial model is
+  the reference every method must beat.
 """
 
 from __future__ import annotations
@@ -152,6 +156,17 @@ SUITES: dict[str, Suite] = {
         ),
         solvers=("red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"),
         solver_params={name: {"data_loss": "mean_l1"} for name in ("tikhonov", "tv", "adam")},
+        examples=1,
+    ),
+    "data-driven": Suite(
+        name="data-driven",
+        description="InversionNet and WaveDiffusion (amortized) on 4 FWI families, clean and degraded (20).",
+        tasks=tuple(
+            TaskSet(fwi_task_id(family, variant), instances=20)
+            for family in ROBUSTNESS_FAMILIES
+            for variant in ("", *ROBUSTNESS_VARIANTS)
+        ),
+        solvers=("inversionnet", "wavediffusion-stage1", "wavediffusion", "initial"),
         examples=1,
     ),
     "ld-dim": Suite(
