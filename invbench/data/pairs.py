@@ -477,3 +477,44 @@ def read_pairs(
         dt=float(first["data"]["dt"]),
         time_decimation=int(first["config"]["time_decimation"]),
     )
+
+
+def load_training_data(pairs: Pairs, time_decimation: int) -> torch.Tensor:
+    """The pairs' data at the network's decimation, float16 (decimated further when the pairs are finer).
+
+    Raises:
+        ValueError: The pairs are coarser than the network needs, or not a divisor of it.
+    """
+    have = pairs.time_decimation
+    if time_decimation % have:
+        raise ValueError(
+            f"the network reads data decimated {time_decimation}x; these pairs are decimated {have}x "
+            f"(make them with `invbench generate-pairs --decimate {time_decimation}` or a divisor of it)"
+        )
+    data = torch.from_numpy(pairs.data)
+    extra = time_decimation // have
+    if extra == 1:
+        return data
+    chunks = [
+        decimate_time(data[i : i + 256].float(), extra, pairs.dt).half() for i in range(0, len(data), 256)
+    ]
+    return torch.cat(chunks)
+
+
+def held_out_mask(pairs: Pairs, held_out: int) -> np.ndarray:
+    """True for the last ``held_out // folders`` pairs of every folder (what a trainer keeps out).
+
+    Raises:
+        ValueError: A folder too small to spare its share.
+    """
+    per_folder = held_out // len(pairs.manifests)
+    mask = np.zeros(len(pairs), dtype=bool)
+    for k in range(len(pairs.manifests)):
+        where = np.flatnonzero(pairs.source == k)
+        if per_folder >= len(where):
+            raise ValueError(
+                f"{pairs.manifests[k]['config']['task']}: {len(where)} pairs cannot spare {per_folder} "
+                "held-out ones; generate more pairs or lower held_out"
+            )
+        mask[where[len(where) - per_folder :]] = True
+    return mask

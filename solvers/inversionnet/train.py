@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from invbench.core.device import default_device
-from invbench.data.pairs import Pairs, decimate_time, read_pairs
+from invbench.data.pairs import Pairs, held_out_mask, load_training_data, read_pairs
 from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
 from invbench.nn.weights import write_weights
 from solvers.inversionnet.presets import InversionNetPreset, get_preset
@@ -65,21 +65,6 @@ class AdamWLoop(TrainingLoop):
             betas=self.spec.adam_betas,
             weight_decay=self.weight_decay,
         )
-
-
-def _held_out_mask(pairs: Pairs, held_out: int) -> np.ndarray:
-    """True for the last ``held_out // folders`` pairs of every folder."""
-    per_folder = held_out // len(pairs.manifests)
-    mask = np.zeros(len(pairs), dtype=bool)
-    for k in range(len(pairs.manifests)):
-        where = np.flatnonzero(pairs.source == k)
-        if per_folder >= len(where):
-            raise ValueError(
-                f"{pairs.manifests[k]['config']['task']}: {len(where)} pairs cannot spare {per_folder} "
-                "held-out ones; generate more pairs or lower held_out"
-            )
-        mask[where[len(where) - per_folder :]] = True
-    return mask
 
 
 class _Run:
@@ -179,28 +164,6 @@ class _Run:
         )
 
 
-def load_training_data(pairs: Pairs, time_decimation: int) -> torch.Tensor:
-    """The pairs' data at the network's decimation, float16 (decimated further when the pairs are finer).
-
-    Raises:
-        ValueError: The pairs are coarser than the network needs, or not a divisor of it.
-    """
-    have = pairs.time_decimation
-    if time_decimation % have:
-        raise ValueError(
-            f"the network reads data decimated {time_decimation}x; these pairs are decimated {have}x "
-            f"(make them with `invbench generate-pairs --decimate {time_decimation}` or a divisor of it)"
-        )
-    data = torch.from_numpy(pairs.data)
-    extra = time_decimation // have
-    if extra == 1:
-        return data
-    chunks = [
-        decimate_time(data[i : i + 256].float(), extra, pairs.dt).half() for i in range(0, len(data), 256)
-    ]
-    return torch.cat(chunks)
-
-
 def train_inversionnet(
     pairs: list[str | Path] | tuple[str | Path, ...],
     preset: str | InversionNetPreset = "lite",
@@ -254,7 +217,7 @@ def train_inversionnet(
     acq = data_pairs.manifests[0]["config"]["acquisition"]
     arch = preset.network_config(data.shape[1], data.shape[2], data.shape[3], (acq["nz"], acq["nx"]))
     transform = DataTransform(time_decimation=preset.time_decimation)
-    held = _held_out_mask(data_pairs, held_out)
+    held = held_out_mask(data_pairs, held_out)
     run = _Run(preset, data_pairs, data, held, out, seed, name or out.stem, transform, arch)
     torch.manual_seed(seed)
     model = InversionNet(**arch)

@@ -14,30 +14,14 @@ Output: the network's Tanh output is OpenFWI's normalised velocity ``(v - 3000) 
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from invbench.physics.wave.units import V_CENTER, V_SCALE
+from invbench.physics.wave.units import DATA_MAX, DATA_MIN, V_CENTER, V_SCALE, log_transform
 
-OPENFWI_DATA_RANGE = {
-    "FlatVel-A": (-26.95, 52.77),
-    "CurveVel-A": (-27.11, 55.10),
-    "FlatFault-A": (-26.10, 50.86),
-    "CurveFault-A": (-26.48, 52.32),
-}
-"""``data_min``, ``data_max`` of OpenFWI's ``dataset_config.json`` for the four families of the mixture."""
-DATA_MIN = min(lo for lo, _ in OPENFWI_DATA_RANGE.values())
-DATA_MAX = max(hi for _, hi in OPENFWI_DATA_RANGE.values())
-
-
-def log_transform(x: torch.Tensor | float, k: float = 1.0) -> Any:
-    """OpenFWI's ``log_transform``: ``sign(x) log1p(|k x|)``."""
-    if isinstance(x, torch.Tensor):
-        return torch.sign(x) * torch.log1p(torch.abs(k * x))
-    return math.copysign(math.log1p(abs(k * x)), x)
+__all__ = ["DATA_MAX", "DATA_MIN", "DataTransform", "log_transform"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Pairs come from ``invbench generate-pairs`` folders (:mod:`invbench.data.pairs`), loaded into memory and
 decimated to the preset's time step with the function InversionNet's training uses
-(:func:`solvers.inversionnet.train.load_training_data`). The last ``held_out`` pairs (split evenly over
+(:func:`invbench.data.pairs.load_training_data`). The last ``held_out`` pairs (split evenly over
 the folders, the last of each) are never trained on; every export reports its errors on them. Each epoch
 visits the training pairs in a permutation drawn from ``SeedSequence([seed, epoch, stream])``, so the
 batch of a step is a function of ``(seed, step)`` alone and a resumed run sees the batches an
@@ -17,28 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from invbench.data.pairs import Pairs, read_pairs
-from solvers.inversionnet.train import load_training_data
+from invbench.data.pairs import held_out_mask, load_training_data, read_pairs
 from solvers.wavediffusion.transforms import SeismicTransform, VelocityTransform, pick_shots
-
-
-def held_out_mask(pairs: Pairs, held_out: int) -> np.ndarray:
-    """True for the last ``held_out // folders`` pairs of every folder.
-
-    Raises:
-        ValueError: A folder too small to spare its share.
-    """
-    per_folder = held_out // len(pairs.manifests)
-    mask = np.zeros(len(pairs), dtype=bool)
-    for k in range(len(pairs.manifests)):
-        where = np.flatnonzero(pairs.source == k)
-        if per_folder >= len(where):
-            raise ValueError(
-                f"{pairs.manifests[k]['config']['task']}: {len(where)} pairs cannot spare {per_folder} "
-                "held-out ones; generate more pairs or lower held_out"
-            )
-        mask[where[len(where) - per_folder :]] = True
-    return mask
 
 
 def transforms_for(

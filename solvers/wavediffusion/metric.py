@@ -155,7 +155,7 @@ def deviation_report(
     Args:
         ldm: A :class:`~solvers.wavediffusion.ldm.WaveLDM` (its stage 1 decodes every group).
         held_out_seismic: Held-out pairs' data ``(B, shots, time, receivers)``, decimated to the seismic
-            branch's time step (:func:`solvers.inversionnet.train.load_training_data`).
+            branch's time step (:func:`invbench.data.pairs.load_training_data`).
         propagator: ``F`` (:func:`environment_propagator`).
         field_shape: ``(nz, nx)`` of the propagator's grid.
         dt: Time step of the propagator's data.

@@ -35,8 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from invbench.physics.wave.units import V_CENTER, V_SCALE
-from solvers.inversionnet.transforms import DATA_MAX, DATA_MIN, log_transform
+from invbench.physics.wave.units import DATA_MAX, DATA_MIN, V_CENTER, V_SCALE, log_transform
 
 
 def pick_shots(n_shots: int, channels: int) -> tuple[int, ...]:

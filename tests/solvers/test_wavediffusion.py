@@ -14,8 +14,8 @@ from invbench.core.files import sha256_file
 from invbench.data.pairs import generate_pairs
 from invbench.nn.training import TrainSpec
 from invbench.nn.weights import WeightsError
+from invbench.physics.wave.units import DATA_MAX, DATA_MIN
 from invbench.registry import make
-from solvers.inversionnet.transforms import DATA_MAX, DATA_MIN
 from solvers.wavediffusion.checkpoint import load_stage1
 from solvers.wavediffusion.network import (
     SEISMIC_MULTIPLIERS,

@@ -199,8 +199,7 @@ def test_pde_deviation_is_zero_for_a_consistent_pair_and_positive_otherwise(stag
 
 
 def test_deviation_report_covers_the_papers_three_groups(ldm_checkpoint, pair_dirs):  # noqa: F811
-    from invbench.data.pairs import read_pairs
-    from solvers.inversionnet.train import load_training_data
+    from invbench.data.pairs import load_training_data, read_pairs
 
     ldm = load_ldm(str(ldm_checkpoint), "cpu")
     pairs = read_pairs(pair_dirs[1])
