@@ -21,6 +21,11 @@ it was writing, and running the same command again continues after the last list
 These pairs are not a task's observed data: those come from OpenFWI's reference scheme (120-cell sponge,
 :mod:`invbench.physics.wave.reference`), carry the task's noise, missing traces and low-cut filter, and
 stay at 1 ms. ``docs/inversionnet.md`` measures the gap.
+
+The trainers of the data-driven methods (InversionNet, both WaveDiffusion stages) read pairs through
+:class:`PairSet`: the folders loaded into memory (:func:`read_pairs`) at the network's decimation
+(:func:`load_training_data`), the held-out split (:func:`held_out_mask`) and a batch order that depends
+on ``(seed, step)`` alone.
 """
 
 from __future__ import annotations
@@ -518,3 +523,69 @@ def held_out_mask(pairs: Pairs, held_out: int) -> np.ndarray:
             )
         mask[where[len(where) - per_folder :]] = True
     return mask
+
+
+class PairSet:
+    """Pairs in memory with their held-out split and a deterministic batch order, for a trainer.
+
+    The last ``held_out`` pairs (split evenly over the folders, the last of each: :func:`held_out_mask`)
+    are never trained on. Each epoch visits the training pairs in a permutation drawn from
+    ``SeedSequence([seed, epoch, stream])`` in batches of ``batch_size`` (the last partial batch is
+    dropped, as OpenFWI's ``drop_last``), so the batch of a step is a function of ``(seed, step)`` alone
+    and a resumed run sees the batches an uninterrupted one would; ``stream`` keeps the orders of
+    different trainers apart.
+
+    Args:
+        folders: Pair folders of one acquisition.
+        time_decimation: The decimation the networks read (the pairs' must divide it).
+        held_out: Pairs kept out of training (split over the folders).
+        batch_size: Pairs per step.
+        seed: Seed of the batch order.
+        stream: Keeps the batch orders of different consumers apart.
+
+    Raises:
+        ValueError: Unusable pairs or fewer training pairs than one batch.
+    """
+
+    def __init__(
+        self,
+        folders: list[str | Path],
+        *,
+        time_decimation: int,
+        held_out: int,
+        batch_size: int,
+        seed: int,
+        stream: int,
+    ) -> None:
+        if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 0:
+            raise ValueError(f"held_out must be a non-negative integer, got {held_out!r}")
+        self.pairs = read_pairs(list(folders))
+        self.data = load_training_data(self.pairs, time_decimation)  # (N, shot, time, receiver) float16
+        self.velocity = torch.from_numpy(self.pairs.velocity)  # (N, 1, nz, nx) m/s
+        # Indices into the one in-memory copy (boolean-mask copies would double the memory of the pairs).
+        held = held_out_mask(self.pairs, held_out)
+        self.train_idx = torch.from_numpy(np.flatnonzero(~held))
+        self.held_idx = torch.from_numpy(np.flatnonzero(held))
+        if len(self.train_idx) < batch_size:
+            raise ValueError(f"{len(self.train_idx)} training pairs are fewer than one batch of {batch_size}")
+        self.batch_size, self.seed, self.stream = int(batch_size), int(seed), int(stream)
+        self.steps_per_epoch = len(self.train_idx) // self.batch_size
+        self._epoch, self._order = -1, np.zeros(0, dtype=np.int64)
+
+    @property
+    def acquisition(self) -> dict[str, Any]:
+        """The pairs' acquisition (as their manifests record it)."""
+        return self.pairs.manifests[0]["config"]["acquisition"]
+
+    def batch(self, step: int) -> torch.Tensor:
+        """Pair indices of optimiser step ``step`` (class docstring); the last partial batch is dropped."""
+        epoch, j = divmod(int(step), self.steps_per_epoch)
+        if epoch != self._epoch:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, self.stream]))
+            self._epoch, self._order = epoch, rng.permutation(len(self.train_idx))
+        b = self.batch_size
+        return self.train_idx[torch.from_numpy(self._order[j * b : (j + 1) * b])]
+
+    def summary(self) -> dict[str, Any]:
+        """What a manifest records about the data: the folders (tasks, indices, PDE solves, cost)."""
+        return {"pairs": self.pairs.summary(), "training_pairs": len(self.train_idx)}

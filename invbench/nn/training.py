@@ -17,6 +17,10 @@ manifest records the run configuration, the step count, the wall time and a coar
 copy, keep the step count (the data stream goes on where it stopped) and rebuild Adam's moments from
 zero over a short learning-rate re-warm-up (:data:`WARM_RESTART_STEPS`). That run no longer reproduces an
 uninterrupted one bit for bit; the manifest says how many warm restarts it went through.
+
+What every method's ``train_*`` function shares lives here too: :func:`check_run` validates the step count
+and the output path, :meth:`TrainingLoop.progress_record` gives the fields every export's training record
+holds, and :meth:`TrainingLoop.train` resumes (or starts) and runs, returning a :class:`TrainResult`.
 """
 
 from __future__ import annotations
@@ -114,6 +118,65 @@ class LoopResult:
     step: int = 0
     steps_per_second: float = 0.0
     wall_time: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    """What a method's training run produced: its exported weights and how the session went.
+
+    Attributes:
+        checkpoint: Path of the exported ``.safetensors`` (its manifest is beside it).
+        manifest: The manifest of the last export.
+        losses: Per-step losses of the whole run (including steps before a resume).
+        start_step: Step the session (re)started from.
+        step: Steps completed.
+        steps_per_second: Throughput of this session.
+        wall_time: Seconds of this session.
+    """
+
+    checkpoint: Path
+    manifest: dict[str, Any]
+    losses: list[float]
+    start_step: int
+    step: int
+    steps_per_second: float
+    wall_time: float
+
+    @classmethod
+    def from_loop(cls, checkpoint: Path, done: LoopResult) -> TrainResult:
+        """The result of a session that exported to ``checkpoint`` and ended as ``done``."""
+        return cls(
+            checkpoint,
+            done.manifest,
+            done.losses,
+            done.start_step,
+            done.step,
+            done.steps_per_second,
+            done.wall_time,
+        )
+
+
+def check_run(steps: int | None, spec: TrainSpec, out: str | Path) -> tuple[int, Path]:
+    """The total step count of a run and its output path, validated.
+
+    Args:
+        steps: Total optimiser steps, or ``None`` for the preset's (``spec.steps``).
+        spec: The preset's optimisation settings.
+        out: The exported weights' path.
+
+    Returns:
+        ``(total, out)``, with ``out`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: Fewer than one step, or ``out`` does not end in ``.safetensors``.
+    """
+    total = int(steps if steps is not None else spec.steps)
+    if total < 1:
+        raise ValueError(f"steps must be at least 1, got {total}")
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise ValueError(f"--out must end in .safetensors, got {out}")
+    return total, out
 
 
 class TrainingLoop:
@@ -243,6 +306,25 @@ class TrainingLoop:
             "warm_restarts": list(self.warm_restarts),
         }
 
+    def progress_record(self, seed: int, wall: float) -> dict[str, Any]:
+        """The fields every export's training record holds: progress, where it ran, :meth:`run_record`.
+
+        Args:
+            seed: The run's seed.
+            wall: Wall time of the whole run so far, seconds.
+        """
+        return {
+            "steps": self.step,
+            "final_loss": self.final_loss(),
+            "final_loss_window": min(FINAL_LOSS_WINDOW, len(self.losses)),
+            "seed": seed,
+            "device": str(self.device),
+            "threads": torch.get_num_threads(),
+            "amp_bf16": self.bf16,
+            **self.run_record(),
+            "wall_time_s": round(wall, 1),
+        }
+
     def _learning_rate(self) -> float:
         tr = self.spec
         lr = tr.lr * min(1.0, (self.step + 1) / tr.warmup_steps) if tr.warmup_steps else tr.lr
@@ -365,6 +447,34 @@ class TrainingLoop:
         manifest = export(self.wall_before + wall)
         done = self.step - start
         return LoopResult(manifest, self.losses, start, self.step, done / wall if done else 0.0, wall)
+
+    def train(
+        self,
+        total: int,
+        export: Export,
+        *,
+        resume: bool,
+        show_progress: bool = False,
+        console: Any | None = None,
+        callback: Callable[[int, float], None] | None = None,
+    ) -> TrainResult:
+        """Resume (or start, see :meth:`resume_or_start`) and :meth:`run` up to ``total`` steps.
+
+        Args:
+            total: Steps of the whole run (a resumed run continues up to it).
+            export: Writes the weights to ``out`` given the run's wall time so far; returns the manifest.
+            resume: Continue the saved state (or warm-restart from the exported weights).
+            show_progress: Show a progress bar.
+            console: A ``rich.console.Console`` for the bar.
+            callback: Called as ``callback(step, loss)`` after every step.
+
+        Raises:
+            WeightsError: A state exists but ``resume`` is off, or it cannot be resumed.
+            ValueError: The saved state is beyond ``total``.
+        """
+        self.resume_or_start(resume)
+        done = self.run(total, export, show_progress=show_progress, console=console, callback=callback)
+        return TrainResult.from_loop(self.out, done)
 
     def _log_line(self, console: Any, total: int, elapsed: float, start: int) -> None:
         """One plain line per saved state, for logs (a progress bar draws nothing when redirected)."""

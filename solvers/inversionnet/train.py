@@ -1,13 +1,13 @@
 """Train InversionNet on simulated pairs with the shared resumable loop; export safetensors + manifest.
 
-The pairs come from ``invbench generate-pairs`` folders (:mod:`invbench.data.pairs`; one per family for a
-mixture), loaded into memory (float16 data). The last ``held_out`` pairs (split evenly over the folders,
-the last of each) are never trained on: every export records their MAE and RMSE in normalised velocity
-units, the units invbench's leaderboard reports. Each epoch visits the training pairs in a permutation
-drawn from ``SeedSequence([seed, epoch, 3])`` in batches of ``batch_size`` (the last partial batch is
-dropped, as OpenFWI's ``drop_last``), so the batch of a step is a function of ``(seed, step)`` alone and
-a resumed run sees exactly the batches an uninterrupted one would. The loss is OpenFWI's L1 between the
-network's Tanh output and the normalised true velocity.
+The pairs come from ``invbench generate-pairs`` folders (one per family for a mixture), loaded into
+memory (float16 data) by :class:`~invbench.data.pairs.PairSet`. The last ``held_out`` pairs (split evenly
+over the folders, the last of each) are never trained on: every export records their MAE and RMSE in
+normalised velocity units, the units invbench's leaderboard reports. Each epoch visits the training pairs
+in a permutation drawn from ``SeedSequence([seed, epoch, 3])`` (:data:`STREAM`) in batches of
+``batch_size`` (the last partial batch is dropped, as OpenFWI's ``drop_last``), so the batch of a step is
+a function of ``(seed, step)`` alone and a resumed run sees exactly the batches an uninterrupted one
+would. The loss is OpenFWI's L1 between the network's Tanh output and the normalised true velocity.
 
 The optimiser is AdamW (OpenFWI's), which :class:`~invbench.nn.training.TrainingLoop` gets through one
 overridden method; warm-up, clipping, EMA, bfloat16 autocast, saved states and warm restarts are the
@@ -18,7 +18,6 @@ the time their simulation took), steps, wall time and device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ import numpy as np
 import torch
 
 from invbench.core.device import default_device
-from invbench.data.pairs import Pairs, held_out_mask, load_training_data, read_pairs
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.data.pairs import PairSet
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 from invbench.nn.weights import write_weights
 from solvers.inversionnet.presets import InversionNetPreset, get_preset
 from solvers.inversionnet.transforms import DataTransform
@@ -36,19 +35,8 @@ ARCHITECTURE = "solvers.inversionnet.network:InversionNet"
 KIND = "inversion-network"
 HELD_OUT = 256
 """Pairs kept out of training by default (split over the folders)."""
-
-
-@dataclass
-class InversionNetResult:
-    """What a training run produced (see :class:`~invbench.nn.training.LoopResult`)."""
-
-    checkpoint: Path
-    manifest: dict[str, Any]
-    losses: list[float]
-    start_step: int
-    step: int
-    steps_per_second: float
-    wall_time: float
+STREAM = 3
+"""Batch-order stream of InversionNet (:class:`~invbench.data.pairs.PairSet`)."""
 
 
 class AdamWLoop(TrainingLoop):
@@ -71,48 +59,31 @@ class _Run:
     """The data stream, the loss and the export of one run (the loop does the rest)."""
 
     def __init__(
-        self, preset: InversionNetPreset, pairs: Pairs, data: torch.Tensor, held: np.ndarray, out: Path,
-        seed: int, name: str, transform: DataTransform, arch: dict[str, Any],
+        self, preset: InversionNetPreset, data: PairSet, out: Path, seed: int, name: str,
+        transform: DataTransform, arch: dict[str, Any],
     ) -> None:  # fmt: skip
-        self.preset, self.pairs, self.out, self.seed, self.name = preset, pairs, out, int(seed), name
+        self.preset, self.data, self.out, self.seed, self.name = preset, data, out, int(seed), name
         self.transform, self.arch = transform, arch
-        # Indices into the one in-memory copy (boolean-mask copies would double the memory of the pairs).
-        self.data, self.velocity = data, torch.from_numpy(pairs.velocity)
-        self.train_idx = torch.from_numpy(np.flatnonzero(~held))
-        self.held_idx = torch.from_numpy(np.flatnonzero(held))
-        batch = preset.train.batch_size
-        if len(self.train_idx) < batch:
-            raise ValueError(f"{len(self.train_idx)} training pairs are fewer than one batch of {batch}")
-        self.steps_per_epoch = len(self.train_idx) // batch
-        self._epoch, self._order = -1, np.zeros(0, dtype=np.int64)
         self.loop: AdamWLoop | None = None
-
-    def batch_indices(self, step: int) -> np.ndarray:
-        """Training-pair indices of optimiser step ``step`` (module docstring)."""
-        epoch, j = divmod(int(step), self.steps_per_epoch)
-        if epoch != self._epoch:
-            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, 3]))
-            self._epoch, self._order = epoch, rng.permutation(len(self.train_idx))
-        b = self.preset.train.batch_size
-        return self._order[j * b : (j + 1) * b]
 
     def loss(self, model: torch.nn.Module, step: int) -> torch.Tensor:
         device = next(model.parameters()).device
-        idx = self.train_idx[torch.from_numpy(self.batch_indices(step))]
-        x = self.transform.data(self.data[idx]).to(device)
-        y = self.transform.label(self.velocity[idx]).to(device)
+        idx = self.data.batch(step)
+        x = self.transform.data(self.data.data[idx]).to(device)
+        y = self.transform.label(self.data.velocity[idx]).to(device)
         return torch.mean(torch.abs(model(x).float() - y))
 
     @torch.no_grad()
     def held_out_errors(self, model: torch.nn.Module) -> dict[str, float]:
         """MAE and RMSE of the held-out pairs in normalised velocity units (eval mode)."""
-        if not len(self.held_idx):
+        held_idx = self.data.held_idx
+        if not len(held_idx):
             return {}
         device = next(model.parameters()).device
         abs_err, sq_err, count = 0.0, 0.0, 0
-        for chunk in self.held_idx.split(32):
-            x = self.transform.data(self.data[chunk]).to(device)
-            err = model(x).float().cpu() - self.transform.label(self.velocity[chunk])
+        for chunk in held_idx.split(32):
+            x = self.transform.data(self.data.data[chunk]).to(device)
+            err = model(x).float().cpu() - self.transform.label(self.data.velocity[chunk])
             abs_err, sq_err, count = (
                 abs_err + float(err.abs().sum()),
                 sq_err + float((err**2).sum()),
@@ -130,21 +101,13 @@ class _Run:
             "preset": self.preset.name,
             "preset_config": self.preset.to_dict(),
             "preset_source": self.preset.source,
-            "data": {"pairs": self.pairs.summary(), "training_pairs": len(self.train_idx)},
-            "held_out": {"pairs": len(self.held_idx), "units": "normalised velocity (v - 3000) / 1500",
+            "data": self.data.summary(),
+            "held_out": {"pairs": len(self.data.held_idx), "units": "normalised velocity (v - 3000) / 1500",
                          **self.held_out_errors(loop.ema)},
-            "steps": loop.step,
-            "epochs": round(loop.step / self.steps_per_epoch, 3),
+            "epochs": round(loop.step / self.data.steps_per_epoch, 3),
             **optimizer,
             "loss": "mean |InversionNet(x) - (v - 3000) / 1500| (L1, OpenFWI's)",
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "threads": torch.get_num_threads(),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }  # fmt: skip
         return write_weights(
             self.out,
@@ -159,7 +122,7 @@ class _Run:
             extra={
                 "task_family": "fwi",
                 "transform": self.transform.to_dict(),
-                "acquisition": self.pairs.manifests[0]["config"]["acquisition"],
+                "acquisition": self.data.acquisition,
             },
         )
 
@@ -179,7 +142,7 @@ def train_inversionnet(
     show_progress: bool = False,
     console: Any | None = None,
     callback: Callable[[int, float], None] | None = None,
-) -> InversionNetResult:
+) -> TrainResult:
     """Train (or continue training) InversionNet on pair folders and export its weights.
 
     Args:
@@ -204,21 +167,20 @@ def train_inversionnet(
     from solvers.inversionnet.network import InversionNet
 
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 0:
-        raise ValueError(f"held_out must be a non-negative integer, got {held_out!r}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
-    data_pairs = read_pairs(list(pairs))
-    data = load_training_data(data_pairs, preset.time_decimation)
-    acq = data_pairs.manifests[0]["config"]["acquisition"]
-    arch = preset.network_config(data.shape[1], data.shape[2], data.shape[3], (acq["nz"], acq["nx"]))
+    total, out = check_run(steps, preset.train, out)
+    data = PairSet(
+        list(pairs),
+        time_decimation=preset.time_decimation,
+        held_out=held_out,
+        batch_size=preset.train.batch_size,
+        seed=seed,
+        stream=STREAM,
+    )
+    _, shots, times, receivers = data.data.shape
+    acq = data.acquisition
+    arch = preset.network_config(shots, times, receivers, (acq["nz"], acq["nx"]))
     transform = DataTransform(time_decimation=preset.time_decimation)
-    held = held_out_mask(data_pairs, held_out)
-    run = _Run(preset, data_pairs, data, held, out, seed, name or out.stem, transform, arch)
+    run = _Run(preset, data, out, seed, name or out.stem, transform, arch)
     torch.manual_seed(seed)
     model = InversionNet(**arch)
     preset_config = preset.to_dict()
@@ -227,7 +189,7 @@ def train_inversionnet(
         "preset": preset_config,
         "architecture": arch,
         "transform": transform.to_dict(),
-        "pairs": [{k: s[k] for k in ("task", "start", "n", "time_decimation")} for s in data_pairs.summary()],
+        "pairs": [{k: s[k] for k in ("task", "start", "n", "time_decimation")} for s in data.pairs.summary()],
         "held_out": held_out,
         "seed": seed,
     }
@@ -243,8 +205,6 @@ def train_inversionnet(
         weight_decay=preset.weight_decay,
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return InversionNetResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )

@@ -2,8 +2,8 @@
 
 The frozen stage 1 encodes every pair's seismic data once (quantised latents of the seismic encoder: what
 the refinement starts from, :mod:`solvers.wavediffusion.refine`), and their standard deviation becomes the
-latent scale (``w = z_q / scale``). Each step takes the batch of :class:`~solvers.wavediffusion.data.PairSet`
-(a function of ``(seed, step)``), draws ``t ~ U{0..T-1}`` and noise from a generator seeded by
+latent scale (``w = z_q / scale``). Each step takes the batch of :class:`~invbench.data.pairs.PairSet` (a
+function of ``(seed, step)``), draws ``t ~ U{0..T-1}`` and noise from a generator seeded by
 ``(seed, step)``, and minimises the paper's L1 loss ``|eps_theta(sqrt(abar_t) w + sqrt(1 - abar_t) eps, t)
 - eps|`` (WaveDiffusion, Wang et al., ICML 2025; DDPM's noise prediction, Ho et al. 2020). The shared
 :class:`~invbench.nn.training.TrainingLoop` does Adam, warm-up, EMA, the resumable state and the progress
@@ -22,17 +22,17 @@ import numpy as np
 import torch
 
 from invbench.core.device import default_device
+from invbench.data.pairs import PairSet
 from invbench.nn.latent_diffusion.model import unet_eps
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 from invbench.nn.weights import weights_record
 from solvers.wavediffusion.checkpoint import Stage1, load_stage1
-from solvers.wavediffusion.data import PairSet
 from solvers.wavediffusion.ldm import make_scheduler, write_ldm
 from solvers.wavediffusion.presets import LDMPreset, get_ldm_preset
-from solvers.wavediffusion.train_stage1 import HELD_OUT, TrainResult
+from solvers.wavediffusion.train_stage1 import HELD_OUT
 
 STREAM = 12
-"""Batch-order stream of stage 2 (:class:`~solvers.wavediffusion.data.PairSet`)."""
+"""Batch-order stream of stage 2 (:class:`~invbench.data.pairs.PairSet`)."""
 
 
 def _generator(seed: int, step: int, stream: int = 3) -> torch.Generator:
@@ -114,18 +114,10 @@ class _LDMRun:
             "latents": "quantised seismic-encoder latents of the training pairs / latent scale",
             "latent_encoding_s": round(self.encode_s, 1),
             "held_out": self.held_out(loop.ema),
-            "steps": loop.step,
             "epochs": round(loop.step / self.data.steps_per_epoch, 3),
             **tr.optimizer_record(),
             "loss": "mean |eps_theta(x_t, t) - eps| (L1, the paper's), t ~ U{0..T-1}",
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "threads": torch.get_num_threads(),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }
         return write_ldm(
             self.out,
@@ -184,12 +176,7 @@ def train_ldm(
     from diffusers import UNet2DModel
 
     preset = get_ldm_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
+    total, out = check_run(steps, preset.train, out)
     dev = torch.device(device) if device else default_device()
     stage1 = load_stage1(str(autoencoder), dev)
     data = PairSet(
@@ -235,8 +222,6 @@ def train_ldm(
         bf16=preset.train.amp if bf16 is None else bf16,
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return TrainResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )

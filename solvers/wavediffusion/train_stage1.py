@@ -19,7 +19,6 @@ seismic reconstruction error ``|D_s(z_s) - s|``, and how many codebook entries t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,11 @@ import torch
 import torch.nn.functional as F
 
 from invbench.core.device import default_device
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.data.pairs import PairSet
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 from invbench.nn.weights import write_weights
 from invbench.physics.wave.units import V_CENTER, V_SCALE
-from solvers.wavediffusion.data import PairSet, transforms_for
+from solvers.wavediffusion.data import transforms_for
 from solvers.wavediffusion.network import WaveVQ
 from solvers.wavediffusion.presets import Stage1Preset, get_stage1_preset
 
@@ -40,20 +40,7 @@ KIND = "wavediffusion-stage1"
 HELD_OUT = 256
 """Pairs kept out of training by default (split over the folders)."""
 STREAM = 11
-"""Batch-order stream of stage 1 (:class:`~solvers.wavediffusion.data.PairSet`)."""
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced (see :class:`~invbench.nn.training.LoopResult`)."""
-
-    checkpoint: Path
-    manifest: dict[str, Any]
-    losses: list[float]
-    start_step: int
-    step: int
-    steps_per_second: float
-    wall_time: float
+"""Batch-order stream of stage 1 (:class:`~invbench.data.pairs.PairSet`)."""
 
 
 def stage1_loss(model: WaveVQ, s: torch.Tensor, v: torch.Tensor, preset: Stage1Preset) -> torch.Tensor:
@@ -148,19 +135,11 @@ class _Stage1Run:
             "preset_source": self.preset.source,
             "data": self.data.summary(),
             "held_out": self.held_out(loop.ema),  # type: ignore[arg-type]
-            "steps": loop.step,
             "epochs": round(loop.step / self.data.steps_per_epoch, 3),
             **tr.optimizer_record(),
             "loss": "L1 self- and cross-reconstruction of both modalities + VQ losses + latent agreement "
             "(no perceptual loss, no discriminator)",
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "threads": torch.get_num_threads(),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }
         return write_weights(
             self.out,
@@ -220,12 +199,7 @@ def train_stage1(
             resumed (:class:`~invbench.nn.weights.WeightsError`).
     """
     preset = get_stage1_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
+    total, out = check_run(steps, preset.train, out)
     data = PairSet(
         list(pairs),
         time_decimation=preset.time_decimation,
@@ -259,8 +233,6 @@ def train_stage1(
         bf16=preset.train.amp if bf16 is None else bf16,
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return TrainResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )

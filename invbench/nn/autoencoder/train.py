@@ -12,7 +12,6 @@ never enter training) as the latent scale, and the held-out reconstruction error
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +24,11 @@ from invbench.nn.autoencoder.presets import VAEPreset, get_vae_preset
 from invbench.nn.diffusion.presets import FWI_TRAINING_FAMILIES
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 
 HELD_OUT_FIELDS = 256
 HELD_OUT_SEED_OFFSET = 1_000_003
 """Added to the training seed for the held-out stream (fields never drawn by training)."""
-
-
-@dataclass
-class AutoencoderResult:
-    """What an autoencoder training run produced (see :class:`~invbench.nn.training.LoopResult`)."""
-
-    checkpoint: Path
-    manifest: dict[str, Any]
-    losses: list[float]
-    start_step: int
-    step: int
-    steps_per_second: float
-    wall_time: float
 
 
 def _generator(seed: int, step: int) -> torch.Generator:
@@ -114,17 +100,10 @@ class _AutoencoderTraining:
             "preset_source": self.preset.source,
             "data": self.source.spec(),
             "held_out": {"fields": len(self.held_out), "seed": self.seed + HELD_OUT_SEED_OFFSET, **stats},
-            "steps": loop.step,
             **tr.optimizer_record(),
             "loss": "mse(decode(z), x) + kl_weight * KL(q(z|x) || N(0, I)) / pixels, z ~ q(z|x)",
             "kl_weight": self.preset.vae.kl_weight,
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }  # fmt: skip
         return write_autoencoder(
             self.out,
@@ -154,7 +133,7 @@ def train_autoencoder(
     show_progress: bool = False,
     console: Any | None = None,
     callback: Callable[[int, float], None] | None = None,
-) -> AutoencoderResult:
+) -> TrainResult:
     """Train (or continue training) a field autoencoder and export its EMA weights.
 
     Args:
@@ -178,12 +157,7 @@ def train_autoencoder(
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r} (domains: {', '.join(DOMAINS)})")
     preset = get_vae_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
+    total, out = check_run(steps, preset.train, out)
     norm = normalization_for(domain)
     families = FWI_TRAINING_FAMILIES if domain == "fwi" else None
     source = make_source(domain, seed=seed, field_shape=norm.field_shape, families=families)
@@ -217,8 +191,6 @@ def train_autoencoder(
         bf16=preset.train.amp if bf16 is None else bf16,
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return AutoencoderResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )

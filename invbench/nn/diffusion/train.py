@@ -12,7 +12,6 @@ at each checkpoint the EMA weights are exported as a prior (:mod:`invbench.nn.di
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +25,7 @@ from invbench.nn.diffusion.presets import Preset, get_preset
 from invbench.nn.diffusion.prior import make_scheduler
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
-
-
-@dataclass
-class TrainResult:
-    """What a training run produced.
-
-    Attributes:
-        checkpoint: Path of the exported ``.safetensors`` (its manifest is beside it).
-        manifest: The exported manifest.
-        losses: Per-step training losses over the whole run (including steps before a resume).
-        start_step: Step the run (re)started from.
-        step: Steps completed.
-        steps_per_second: Throughput of this session.
-        wall_time: Seconds of this session.
-    """
-
-    checkpoint: Path
-    manifest: dict[str, Any]
-    losses: list[float]
-    start_step: int
-    step: int
-    steps_per_second: float
-    wall_time: float
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 
 
 def _noise_generator(seed: int, step: int) -> torch.Generator:
@@ -112,16 +88,9 @@ class _DiffusionTraining:
             "preset_config": self.preset.to_dict(),
             "preset_source": self.preset.source,
             "data": self.source.spec(),
-            "steps": loop.step,
             **tr.optimizer_record(),
             "loss": "mse(eps_pred, eps), t ~ U{0..T-1}",
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }
         return write_checkpoint(
             self.out,
@@ -178,7 +147,7 @@ def train_prior(
         callback: Called as ``callback(step, loss)`` after every step.
 
     Returns:
-        A :class:`TrainResult`.
+        A :class:`~invbench.nn.training.TrainResult`.
 
     Raises:
         ValueError: Unknown domain or preset, bad data folders, or a training state that cannot be resumed
@@ -187,12 +156,7 @@ def train_prior(
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r} (domains: {', '.join(DOMAINS)})")
     preset = get_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
+    total, out = check_run(steps, preset.train, out)
     norm = normalization_for(domain, field_shape)
     source = make_source(
         domain, seed=seed, field_shape=norm.field_shape, families=families or preset.fwi_families, data=data
@@ -215,8 +179,6 @@ def train_prior(
         bf16=(preset.train.amp and dev.type == "cuda") if bf16 is None else bool(bf16),
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return TrainResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )

@@ -12,7 +12,6 @@ autoencoder, so the model never loads beside another one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +27,8 @@ from invbench.nn.latent_diffusion.checkpoint import write_latent_diffusion
 from invbench.nn.latent_diffusion.model import latent_scheduler_kwargs, unet_eps
 from invbench.nn.latent_diffusion.presets import LDMPreset, get_ldm_preset
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import FINAL_LOSS_WINDOW, TrainingLoop
+from invbench.nn.training import TrainingLoop, TrainResult, check_run
 from invbench.nn.weights import weights_record
-
-
-@dataclass
-class LatentDiffusionResult:
-    """What a latent diffusion training run produced (see :class:`~invbench.nn.training.LoopResult`)."""
-
-    checkpoint: Path
-    manifest: dict[str, Any]
-    losses: list[float]
-    start_step: int
-    step: int
-    steps_per_second: float
-    wall_time: float
 
 
 def _noise_generator(seed: int, step: int) -> torch.Generator:
@@ -92,16 +78,9 @@ class _LatentTraining:
             "preset_source": self.preset.source,
             "data": self.source.spec(),
             "latents": "posterior means of the autoencoder / latent_scale",
-            "steps": loop.step,
             **tr.optimizer_record(),
             "loss": "mse(eps_pred, eps), t ~ U{0..T-1}, on scaled latents",
-            "final_loss": loop.final_loss(),
-            "final_loss_window": min(FINAL_LOSS_WINDOW, len(loop.losses)),
-            "seed": self.seed,
-            "device": str(loop.device),
-            "amp_bf16": loop.bf16,
-            **loop.run_record(),
-            "wall_time_s": round(wall, 1),
+            **loop.progress_record(self.seed, wall),
         }
         return write_latent_diffusion(
             self.out,
@@ -131,7 +110,7 @@ def train_latent_diffusion(
     show_progress: bool = False,
     console: Any | None = None,
     callback: Callable[[int, float], None] | None = None,
-) -> LatentDiffusionResult:
+) -> TrainResult:
     """Train (or continue training) a latent diffusion model on an autoencoder's latents.
 
     Args:
@@ -153,12 +132,7 @@ def train_latent_diffusion(
             preset, a bad ``out`` or step count, or a training state that cannot be resumed.
     """
     preset = get_ldm_preset(preset) if isinstance(preset, str) else preset
-    total = int(steps if steps is not None else preset.train.steps)
-    if total < 1:
-        raise ValueError(f"steps must be at least 1, got {total}")
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out}")
+    total, out = check_run(steps, preset.train, out)
     dev = torch.device(device) if device else default_device()
     ae = load_autoencoder(autoencoder, device=dev)
     record = weights_record(autoencoder)
@@ -188,8 +162,6 @@ def train_latent_diffusion(
         bf16=preset.train.amp if bf16 is None else bf16,
     )
     run.loop = loop
-    loop.resume_or_start(resume)
-    done = loop.run(total, run.export, show_progress=show_progress, console=console, callback=callback)
-    return LatentDiffusionResult(
-        out, done.manifest, done.losses, done.start_step, done.step, done.steps_per_second, done.wall_time
+    return loop.train(
+        total, run.export, resume=resume, show_progress=show_progress, console=console, callback=callback
     )
