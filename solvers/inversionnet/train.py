@@ -11,13 +11,15 @@ would. The loss is OpenFWI's L1 between the network's Tanh output and the normal
 
 The optimiser is AdamW (OpenFWI's), which :class:`~invbench.nn.training.TrainingLoop` gets through one
 overridden method; warm-up, clipping, EMA, bfloat16 autocast, saved states and warm restarts are the
-loop's. The manifest's training record holds the preset, the pairs (tasks, train indices, PDE solves and
-the time their simulation took), steps, wall time and device.
+loop's. The exported EMA weights get BatchNorm statistics of their own, from a pass over the first
+:data:`CALIBRATION_BATCHES` training batches (:mod:`invbench.nn.batch_norm` says why the live model's
+would be wrong). The manifest's training record holds the preset, the pairs (tasks, train indices,
+PDE solves and the time their simulation took), steps, wall time and device.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ import torch
 
 from invbench.core.device import default_device
 from invbench.data.pairs import PairSet
+from invbench.nn.batch_norm import recalibrated_copy
 from invbench.nn.training import TrainingLoop, TrainResult, check_run
 from invbench.nn.weights import write_weights
 from solvers.inversionnet.presets import InversionNetPreset, get_preset
@@ -33,6 +36,8 @@ from solvers.inversionnet.transforms import DataTransform
 
 ARCHITECTURE = "solvers.inversionnet.network:InversionNet"
 KIND = "inversion-network"
+CALIBRATION_BATCHES = 32
+"""Training batches whose pass recomputes the exported BatchNorm statistics."""
 HELD_OUT = 256
 """Pairs kept out of training by default (split over the folders)."""
 STREAM = 3
@@ -73,6 +78,15 @@ class _Run:
         y = self.transform.label(self.data.velocity[idx]).to(device)
         return torch.mean(torch.abs(model(x).float() - y))
 
+    def calibration_batches(self, device: torch.device) -> Iterator[torch.Tensor]:
+        """Network inputs of the first :data:`CALIBRATION_BATCHES` batches of epoch 0 (training pairs)."""
+        for step in range(min(CALIBRATION_BATCHES, self.data.steps_per_epoch)):
+            yield self.transform.data(self.data.data[self.data.batch(step)]).to(device)
+
+    def export_model(self, loop: TrainingLoop) -> torch.nn.Module:
+        """The EMA weights with BatchNorm statistics of their own (:mod:`invbench.nn.batch_norm`)."""
+        return recalibrated_copy(loop.ema, self.calibration_batches(loop.device))
+
     @torch.no_grad()
     def held_out_errors(self, model: torch.nn.Module) -> dict[str, float]:
         """MAE and RMSE of the held-out pairs in normalised velocity units (eval mode)."""
@@ -97,13 +111,17 @@ class _Run:
         tr = self.preset.train
         optimizer = tr.optimizer_record()
         optimizer["optimizer"].update({"name": "AdamW", "weight_decay": self.preset.weight_decay})
+        model = self.export_model(loop)
+        calibrated = min(CALIBRATION_BATCHES, self.data.steps_per_epoch) * tr.batch_size
         training = {
             "preset": self.preset.name,
             "preset_config": self.preset.to_dict(),
             "preset_source": self.preset.source,
             "data": self.data.summary(),
             "held_out": {"pairs": len(self.data.held_idx), "units": "normalised velocity (v - 3000) / 1500",
-                         **self.held_out_errors(loop.ema)},
+                         **self.held_out_errors(model)},
+            "batch_norm": {"statistics": "recomputed for the EMA weights (torch.optim.swa_utils.update_bn)",
+                           "training_pairs": calibrated},
             "epochs": round(loop.step / self.data.steps_per_epoch, 3),
             **optimizer,
             "loss": "mean |InversionNet(x) - (v - 3000) / 1500| (L1, OpenFWI's)",
@@ -111,7 +129,7 @@ class _Run:
         }  # fmt: skip
         return write_weights(
             self.out,
-            loop.ema_state(),
+            {k: v.detach().cpu() for k, v in model.state_dict().items()},
             name=self.name,
             kind=KIND,
             architecture=ARCHITECTURE,

@@ -67,3 +67,21 @@ def test_ema_copies_until_its_start_then_averages(tmp_path):
 def test_bf16_autocast_runs_on_the_cpu(tmp_path):
     loop = _loop(tmp_path / "f.safetensors", bf16=True)
     assert loop.train_step() > 0
+
+
+def test_recalibrated_copy_recomputes_batch_norm_and_leaves_the_model_alone():
+    from invbench.nn.batch_norm import recalibrated_copy
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    batches = [torch.randn(8, 3) + 5.0 for _ in range(4)]
+    before = model[1].running_mean.clone()
+    out = recalibrated_copy(model, batches)
+    with torch.no_grad():
+        expected = model[0](torch.cat(batches)).mean(dim=0)
+    assert torch.allclose(out[1].running_mean, expected, atol=1e-5) and not out.training
+    assert torch.equal(model[1].running_mean, before)
+    with pytest.raises(ValueError, match="at least one batch"):
+        recalibrated_copy(model, [])
+    plain = torch.nn.Linear(3, 2)
+    assert torch.equal(recalibrated_copy(plain, []).weight, plain.weight)

@@ -102,6 +102,30 @@ def test_training_records_its_data_and_cost_and_uses_adamw(checkpoint, pair_dirs
     assert manifest["transform"]["time_decimation"] == 4
 
 
+def test_exported_batch_norm_statistics_belong_to_the_exported_weights(checkpoint, pair_dirs):
+    """The recorded held-out errors are the loaded module's, whose BatchNorm stats match its own weights."""
+    from invbench.data.pairs import PairSet
+    from invbench.nn.weights import load_module
+
+    manifest = json.loads(checkpoint.with_suffix(".json").read_text())
+    assert manifest["training"]["batch_norm"]["training_pairs"] == 24
+    net, _ = load_module(str(checkpoint), torch.device("cpu"), required=("transform",))
+    data = PairSet(pair_dirs, time_decimation=4, held_out=4, batch_size=4, seed=0, stream=3)
+    transform = DataTransform(**manifest["transform"])
+    held = data.held_idx
+    with torch.no_grad():
+        err = net(transform.data(data.data[held])).float() - transform.label(data.velocity[held])
+    assert float(err.abs().mean()) == pytest.approx(manifest["training"]["held_out"]["mae"], rel=1e-5)
+    # The running mean of the first BatchNorm is the mean of its inputs over the training pairs
+    # the export passed through it, not the live model's (EMA decay 0.9 makes them differ).
+    bn = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+    x = transform.data(data.data[data.train_idx])
+    with torch.no_grad():
+        expected = first_conv(x).mean(dim=(0, 2, 3))
+    assert torch.allclose(bn.running_mean, expected, atol=1e-4)
+
+
 def test_a_resumed_run_reproduces_an_uninterrupted_one(pair_dirs, tmp_path):
     whole = train_inversionnet(
         pair_dirs, tiny_preset(), out=tmp_path / "a.safetensors", held_out=4, device="cpu"
