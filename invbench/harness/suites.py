@@ -22,6 +22,10 @@ This is the one place where suites are declared; read it to know exactly what a 
   tasks still score every result with their L2 misfit. 300 cells of 300+ wave-equation solves:
   a GPU job; on a CPU, run slices of it with ``--tasks``/``--solvers``/``--first-instance``/``--instances``
   (``studies/red_diffeq/robustness_table.py`` tabulates whatever has been run).
+* ``red-diffeq-prior``: the cells that decide whether a stronger FWI prior changes the ``red-diffeq``
+  suite's noise result: RED-DiffEq with ``prior="fwi-long"`` and TV (mean L1 loss) on the same four
+  families, clean and at 10 % and 20 % noise (:data:`PRIOR_CONDITIONS`), test #0-#2: 72 cells, of which
+  the TV ones on unchanged task versions are the ``red-diffeq`` suite's own (``--skip-scored-in`` skips them).
 * ``data-driven``: the evidence for the amortized methods of issue 23 (InversionNet, WaveDiffusion's
   stage 1 alone and with its diffusion refinement) on the same four families, clean and degraded, 20
   test instances each: inference spends no PDE solve, so instances are cheap; the initial model is
@@ -125,6 +129,10 @@ def planned_iterations(params: dict[str, Any]) -> int | None:
 
 SMOKE_MAX_ITERATIONS = 20
 
+PRIOR_CONDITIONS = ("", "Noise10", "Noise20")
+"""Conditions of the ``red-diffeq-prior`` suite: clean data and the two noise levels where the study
+found RED-DiffEq behind TV."""
+
 SUITES: dict[str, Suite] = {
     "smoke": Suite(
         name="smoke",
@@ -156,6 +164,19 @@ SUITES: dict[str, Suite] = {
         ),
         solvers=("red-diffeq", "diffusion-fwi", "tikhonov", "tv", "adam"),
         solver_params={name: {"data_loss": "mean_l1"} for name in ("tikhonov", "tv", "adam")},
+        examples=1,
+    ),
+    "red-diffeq-prior": Suite(
+        name="red-diffeq-prior",
+        description="The deciding cells of the stronger FWI prior: RED-DiffEq with fwi-long vs TV on 4 "
+        "families, clean, Noise10 and Noise20 (3 inst.).",
+        tasks=tuple(
+            TaskSet(fwi_task_id(family, variant), instances=3)
+            for family in ROBUSTNESS_FAMILIES
+            for variant in PRIOR_CONDITIONS
+        ),
+        solvers=("red-diffeq", "tv"),
+        solver_params={"red-diffeq": {"prior": "fwi-long"}, "tv": {"data_loss": "mean_l1"}},
         examples=1,
     ),
     "data-driven": Suite(
