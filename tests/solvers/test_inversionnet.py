@@ -239,3 +239,26 @@ def test_train_command_trains_inversionnet_on_pair_folders(pair_dirs, tmp_path):
     assert refused.exit_code == 2 and "needs --pairs" in refused.output
     refused = runner.invoke(app, ["train", "--model", "vae", "--domain", "fwi", "--pairs", str(tmp_path)])
     assert refused.exit_code == 2 and "--pairs applies to --model inversionnet only" in refused.output
+
+
+def test_shipped_lite_weights_load_offline_with_their_hash_and_read_the_data():
+    """The shipped checkpoint: sha256-checked, records its training, and beats a flat map on val #0."""
+    from invbench.nn.shipped import shipped_checkpoints
+    from invbench.tasks.fwi.metrics import velocity_metrics
+
+    found = shipped_checkpoints().get("fwi-inversionnet-lite")
+    if found is None:
+        pytest.skip("fwi-inversionnet-lite is not shipped (docs/inversionnet.md says how to train it)")
+    manifest = json.loads(found.with_suffix(".json").read_text())
+    assert manifest["weights"]["sha256"] == sha256_file(found)
+    training = manifest["training"]
+    assert training["batch_norm"]["training_pairs"] > 0 and training["held_out"]["pairs"] > 0
+    env = make("invbench/FWI-FlatVel-A-v0")
+    env.reset(seed=0, options={"split": "val", "index": 0})
+    solver = InversionNet()
+    solver.resolve_params(env)
+    solver.setup(env)
+    estimate = solver.solve(env)
+    truth = env.unwrapped.instance.truth
+    flat = np.full_like(truth, float(truth.mean()))
+    assert velocity_metrics(estimate, truth)["mae"] < velocity_metrics(flat, truth)["mae"]
