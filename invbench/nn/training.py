@@ -179,6 +179,17 @@ def check_run(steps: int | None, spec: TrainSpec, out: str | Path) -> tuple[int,
     return total, out
 
 
+def resumable_preset_config(preset: Any) -> dict[str, Any]:
+    """``preset.to_dict()`` without its step count: what must not change across a resume.
+
+    A resumed run may train for more steps than the first stretch, so the total is left out of the
+    configuration :meth:`TrainingLoop.resume_or_start` compares.
+    """
+    config = preset.to_dict()
+    config["train"].pop("steps")
+    return config
+
+
 class TrainingLoop:
     """Train ``model`` on ``loss`` with the settings of ``spec`` (see the module docstring).
 

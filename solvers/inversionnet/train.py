@@ -29,7 +29,7 @@ import torch
 from invbench.core.device import default_device
 from invbench.data.pairs import PairSet
 from invbench.nn.batch_norm import recalibrated_copy
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 from invbench.nn.weights import write_weights
 from solvers.inversionnet.presets import InversionNetPreset, get_preset
 from solvers.inversionnet.transforms import DataTransform
@@ -201,8 +201,7 @@ def train_inversionnet(
     run = _Run(preset, data, out, seed, name or out.stem, transform, arch)
     torch.manual_seed(seed)
     model = InversionNet(**arch)
-    preset_config = preset.to_dict()
-    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    preset_config = resumable_preset_config(preset)
     config = {
         "preset": preset_config,
         "architecture": arch,

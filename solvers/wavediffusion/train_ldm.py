@@ -24,7 +24,7 @@ import torch
 from invbench.core.device import default_device
 from invbench.data.pairs import PairSet
 from invbench.nn.latent_diffusion.model import unet_eps
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 from invbench.nn.weights import weights_record
 from solvers.wavediffusion.checkpoint import Stage1, load_stage1
 from solvers.wavediffusion.ldm import make_scheduler, write_ldm
@@ -201,8 +201,7 @@ def train_ldm(
     run = _LDMRun(preset, data, stage1, latents, scale, out, seed, name or out.stem, encode_s)
     torch.manual_seed(seed)
     model = UNet2DModel(**run.arch)
-    preset_config = preset.to_dict()
-    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    preset_config = resumable_preset_config(preset)
     config = {
         "preset": preset_config,
         "architecture": run.arch,

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from invbench.core.device import default_device
 from invbench.data.pairs import PairSet
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 from invbench.nn.weights import write_weights
 from invbench.physics.wave.units import V_CENTER, V_SCALE
 from solvers.wavediffusion.data import transforms_for
@@ -212,8 +212,7 @@ def train_stage1(
     run = _Stage1Run(preset, data, out, seed, name or out.stem, arch)
     torch.manual_seed(seed)
     model = WaveVQ(**arch)
-    preset_config = preset.to_dict()
-    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    preset_config = resumable_preset_config(preset)
     config = {
         "preset": preset_config,
         "architecture": arch,

@@ -29,10 +29,11 @@ import gymnasium as gym
 import pytest
 import torch
 
-from invbench.core.solver import Solver, load_solver_class
+from invbench.core.solver import Solver
 from invbench.nn.shipped import shipped_checkpoints
 from invbench.nn.weights import write_weights
-from invbench.registry import make
+
+from .ready import ready, reset_env
 
 TASK = "invbench/FWI-FlatVel-A-v0"
 PAIRS = 8
@@ -47,9 +48,7 @@ UNTRAINED = {
 
 
 def _env() -> gym.Env:
-    env = make(TASK)
-    env.reset(seed=0, options={"split": "test", "index": 0})
-    return env
+    return reset_env(TASK)
 
 
 def _shipped(name: str) -> str | None:
@@ -170,13 +169,7 @@ def wavediffusion_weights(acquisition, tmp_path_factory) -> tuple[str, str]:
 
 
 def _ready(name: str, **params: object) -> tuple[gym.Env, Solver]:
-    env = _env()
-    solver = load_solver_class(name)(**params)
-    reason = solver.applies_to(env)
-    if reason is not None:
-        pytest.skip(reason)
-    solver.setup(env)
-    return env, solver
+    return ready(TASK, name, **params)
 
 
 def _record(benchmark, weights: str, target_s: float | None) -> None:

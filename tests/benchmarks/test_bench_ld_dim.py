@@ -14,23 +14,16 @@ from __future__ import annotations
 
 import pytest
 
-from invbench.core.solver import load_solver_class
 from invbench.harness.cells import Cell, to_json
 from invbench.harness.execute import run_cell
-from invbench.registry import make
+
+from .ready import ready
 
 TASK = "invbench/Darcy-GRF-v0"
 
 
 def _ready(name: str, **params: object):
-    env = make(TASK)
-    env.reset(seed=0, options={"split": "test", "index": 0})
-    solver = load_solver_class(name)(**params)
-    reason = solver.applies_to(env)
-    if reason is not None:
-        pytest.skip(reason)
-    solver.setup(env)
-    return env, solver
+    return ready(TASK, name, **params)
 
 
 @pytest.mark.benchmark(group="darcy-iteration")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import zipfile
 
 import numpy as np
@@ -88,7 +89,16 @@ def test_a_crash_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     assert store.finished() == {outcome.row["cell_id"]: "done"}
 
 
-def test_crash_mid_run_then_resume_runs_only_the_missing_cells(tmp_path, monkeypatch):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler, even where the tests were started as a background job (which
+    inherits SIGINT ignored, so the simulated Ctrl-C below would be lost)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_crash_mid_run_then_resume_runs_only_the_missing_cells(tmp_path, monkeypatch, ctrl_c_raises):
     cells = darcy_cells(n=4, params={"initial": {"crash_index": 2}})
     monkeypatch.setenv("INVBENCH_TEST_CRASH", str(os.getpid()))
     with pytest.raises(KeyboardInterrupt):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from invbench.nn.training import TrainingLoop, TrainSpec
+from invbench.nn.training import TrainingLoop, TrainSpec, resumable_preset_config
 from invbench.nn.weights import WeightsError, load_module, write_weights
 
 SPEC = TrainSpec(batch_size=8, lr=0.05, steps=12, warmup_steps=2, ema_decay=0.5, ema_every=1, ema_start=3,
@@ -85,3 +85,13 @@ def test_recalibrated_copy_recomputes_batch_norm_and_leaves_the_model_alone():
         recalibrated_copy(model, [])
     plain = torch.nn.Linear(3, 2)
     assert torch.equal(recalibrated_copy(plain, []).weight, plain.weight)
+
+
+def test_resumable_preset_config_drops_only_the_step_count():
+    class Preset:
+        def to_dict(self):
+            return {"name": "p", "train": {"steps": 10, "lr": 1e-3}}
+
+    preset = Preset()
+    assert resumable_preset_config(preset) == {"name": "p", "train": {"lr": 1e-3}}
+    assert preset.to_dict()["train"]["steps"] == 10

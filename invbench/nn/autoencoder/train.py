@@ -24,7 +24,7 @@ from invbench.nn.autoencoder.presets import VAEPreset, get_vae_preset
 from invbench.nn.diffusion.presets import FWI_TRAINING_FAMILIES
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 
 HELD_OUT_FIELDS = 256
 HELD_OUT_SEED_OFFSET = 1_000_003
@@ -171,8 +171,7 @@ def train_autoencoder(
 
     torch.manual_seed(seed)
     model = AutoencoderKL(**run.arch)
-    preset_config = preset.to_dict()
-    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    preset_config = resumable_preset_config(preset)
     config = {
         "domain": domain,
         "preset": preset_config,

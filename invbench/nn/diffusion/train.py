@@ -25,7 +25,7 @@ from invbench.nn.diffusion.presets import Preset, get_preset
 from invbench.nn.diffusion.prior import make_scheduler
 from invbench.nn.normalize import DOMAINS, Normalization, normalization_for
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 
 
 def _noise_generator(seed: int, step: int) -> torch.Generator:
@@ -37,11 +37,9 @@ def _run_config(
     domain: str, preset: Preset, norm: Normalization, source: FieldSource, seed: int
 ) -> dict[str, Any]:
     """What must not change across a resume (the step count may)."""
-    p = preset.to_dict()
-    p["train"].pop("steps")
     return {
         "domain": domain,
-        "preset": p,
+        "preset": resumable_preset_config(preset),
         "normalization": norm.to_dict(),
         "data": source.spec(),
         "seed": seed,

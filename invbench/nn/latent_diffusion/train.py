@@ -27,7 +27,7 @@ from invbench.nn.latent_diffusion.checkpoint import write_latent_diffusion
 from invbench.nn.latent_diffusion.model import latent_scheduler_kwargs, unet_eps
 from invbench.nn.latent_diffusion.presets import LDMPreset, get_ldm_preset
 from invbench.nn.sources import FieldSource, make_source
-from invbench.nn.training import TrainingLoop, TrainResult, check_run
+from invbench.nn.training import TrainingLoop, TrainResult, check_run, resumable_preset_config
 from invbench.nn.weights import weights_record
 
 
@@ -143,8 +143,7 @@ def train_latent_diffusion(
 
     torch.manual_seed(seed)
     model = UNet2DModel(**run.arch)
-    preset_config = preset.to_dict()
-    preset_config["train"].pop("steps")  # a resumed run may train for more steps
+    preset_config = resumable_preset_config(preset)
     config = {
         "autoencoder": {"name": record["name"], "sha256": record["sha256"]},
         "preset": preset_config,
