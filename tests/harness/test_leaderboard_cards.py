@@ -117,7 +117,7 @@ def test_every_method_card_names_its_module_and_learned_ones_their_real_weight_h
             assert sha in section
             entry = next(w for w in card["weights"] if w["name"] == name)
             assert entry["training"]["steps"] == manifest["training"]["steps"] and entry["note"] == ""
-    assert learned == {"red-diffeq", "diffusion-fwi", "vae", "ld-dim"}
+    assert learned == {"red-diffeq", "diffusion-fwi", "vae", "ld-dim", "inversionnet"}
     red = _section(text, "### Method: red-diffeq")
     assert "arxiv.org/abs/2509.21659" in red and "lam=0.75" in red
 
