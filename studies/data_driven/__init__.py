@@ -1,0 +1,1 @@
+"""Studies of the data-driven (amortized) FWI methods."""
