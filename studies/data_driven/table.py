@@ -12,29 +12,24 @@ cell that was not run is absent, never filled in. Example::
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import pandas as pd
 
+from studies.red_diffeq.robustness import suite_rows
+
 INITIAL = "initial"
 CONDITIONS = ("clean", "Noise5", "Noise10", "Noise20", "Missing14")
 SOLVERS = ("inversionnet", "wavediffusion-stage1", "wavediffusion")
-_TASK = re.compile(
-    r"^invbench/FWI-(?P<family>[A-Za-z]+-[AB])(?:-(?P<cond>Noise\d+|Missing\d+))?-v(?P<v>\d+)$"
-)
-
-
-def split_task(task: str) -> tuple[str, str] | None:
-    """``(family with version, condition)`` of an FWI task id, ``None`` for any other task."""
-    match = _TASK.match(task)
-    if match is None:
-        return None
-    return f"{match['family']} v{match['v']}", match["cond"] or "clean"
 
 
 def comparison(results: pd.DataFrame, solvers: tuple[str, ...] = SOLVERS) -> pd.DataFrame:
     """One row per (solver, family, condition): mean MAEs on shared instances and the solver's wins.
+
+    Rows are read as the ``red-diffeq`` study reads them (:func:`studies.red_diffeq.robustness.suite_rows`:
+    finished rows of the four families' current task versions); a solver's rows are matched by the
+    first word of their label, so ``inversionnet (checkpoint=fwi-inversionnet-lite)`` counts as
+    ``inversionnet``.
 
     Args:
         results: Harness rows (any suites; only ``done`` FWI test rows of ``solvers`` and the initial
@@ -42,33 +37,36 @@ def comparison(results: pd.DataFrame, solvers: tuple[str, ...] = SOLVERS) -> pd.
         solvers: The amortized solvers to compare.
 
     Returns:
-        Columns ``solver, family, condition, n, mae, initial_mae, wins``.
+        Columns ``solver, family, condition, n, mae, initial_mae, wins``; ``family`` carries the task
+        version (``FlatFault-A v1``).
     """
-    done = results[(results["status"] == "done") & (results["split"] == "test")]
-    keys = done["task"].map(split_task)
-    done = done[keys.notna()].assign(family=keys[keys.notna()].str[0], condition=keys[keys.notna()].str[1])
-    initial = done[done["solver"] == INITIAL].groupby(["task", "instance"])["metric_mae"].first()
-    rows = []
+    rows = suite_rows(results[results["split"] == "test"])
+    rows = rows.assign(
+        plain=rows["solver"].str.split(" (", regex=False).str[0],
+        family=rows["family"] + " v" + rows["task"].str.rsplit("-v", n=1).str[1],
+    )
+    initial = rows[rows["plain"] == INITIAL].groupby(["task", "instance"])["mae"].first()
+    out = []
     for solver in solvers:
-        mine = done[done["solver"] == solver].groupby(["task", "instance", "family", "condition"])
-        mine = mine["metric_mae"].first().reset_index()
+        mine = rows[rows["plain"] == solver].groupby(["task", "instance", "family", "condition"])
+        mine = mine["mae"].first().reset_index()
         mine["initial_mae"] = [
             initial.get((t, i)) for t, i in zip(mine["task"], mine["instance"], strict=True)
         ]
         mine = mine.dropna(subset=["initial_mae"])
         for (family, condition), group in mine.groupby(["family", "condition"]):
-            rows.append(
+            out.append(
                 {
                     "solver": solver,
                     "family": family,
                     "condition": condition,
                     "n": len(group),
-                    "mae": group["metric_mae"].mean(),
+                    "mae": group["mae"].mean(),
                     "initial_mae": group["initial_mae"].mean(),
-                    "wins": int((group["metric_mae"] < group["initial_mae"]).sum()),
+                    "wins": int((group["mae"] < group["initial_mae"]).sum()),
                 }
             )
-    table = pd.DataFrame(rows, columns=["solver", "family", "condition", "n", "mae", "initial_mae", "wins"])
+    table = pd.DataFrame(out, columns=["solver", "family", "condition", "n", "mae", "initial_mae", "wins"])
     order = {c: k for k, c in enumerate(CONDITIONS)}
     return table.sort_values(
         ["solver", "family", "condition"], key=lambda s: s.map(order) if s.name == "condition" else s

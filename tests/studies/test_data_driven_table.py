@@ -1,12 +1,15 @@
 import pandas as pd
 import pytest
 
-from studies.data_driven.table import comparison, main, markdown, split_task
+from studies.data_driven.table import comparison, main, markdown
 
 
 def _row(task, instance, solver, mae, status="done"):
     return {
         "task": task,
+        "task_name": task.removeprefix("invbench/").rsplit("-v", 1)[0],
+        "metric_ssim": 0.5,
+        "pde_solves": 0,
         "instance": instance,
         "solver": solver,
         "metric_mae": mae,
@@ -17,12 +20,7 @@ def _row(task, instance, solver, mae, status="done"):
 
 CLEAN = "invbench/FWI-FlatVel-A-v0"
 NOISY = "invbench/FWI-CurveFault-A-Noise10-v1"
-
-
-def test_split_task_reads_family_version_and_condition():
-    assert split_task(CLEAN) == ("FlatVel-A v0", "clean")
-    assert split_task(NOISY) == ("CurveFault-A v1", "Noise10")
-    assert split_task("invbench/Darcy-GRF-v0") is None
+STALE = "invbench/FWI-CurveFault-A-Noise10-v0"
 
 
 def test_comparison_pairs_instances_and_counts_wins():
@@ -36,13 +34,16 @@ def test_comparison_pairs_instances_and_counts_wins():
         _row(CLEAN, 3, "inversionnet", 0.01),  # no initial model on #3: not counted
         _row(NOISY, 0, "inversionnet", 0.3),
         _row(NOISY, 0, "initial", 0.1),
+        _row(STALE, 0, "inversionnet", 0.9),  # superseded by the -v1 task: not counted
+        _row(STALE, 0, "initial", 0.1),
     ]
     table = comparison(pd.DataFrame(rows), solvers=("inversionnet",))
     clean = table[table["family"] == "FlatVel-A v0"].iloc[0]
     assert (clean["n"], clean["wins"]) == (2, 1)
     assert clean["mae"] == pytest.approx(0.125) and clean["initial_mae"] == pytest.approx(0.10)
     noisy = table[table["condition"] == "Noise10"].iloc[0]
-    assert (noisy["n"], noisy["wins"]) == (1, 0)
+    assert (noisy["n"], noisy["wins"]) == (1, 0) and noisy["family"] == "CurveFault-A v1"
+    assert len(table) == 2
     assert "| inversionnet | FlatVel-A v0 | clean | 0.125 | 0.100 | 1/2 |" in markdown(table)
 
 
